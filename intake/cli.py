@@ -1,0 +1,304 @@
+"""The `hotline` command: run the system, migrate, seed, manage users."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from intake.clock import utcnow
+from intake.config import ConfigError, Settings, load_settings
+from intake.db import unit_of_work
+from intake.migrate import current_revision, head_revision, upgrade
+from intake.models import Category, Role
+from intake.pii import configure_logging
+from intake.runtime import Runtime, set_runtime
+from intake.seed import seed_demo
+from intake.services.errors import DomainError
+from intake.services.sla import sweep_overdue
+from intake.services.users import create_user
+
+log = logging.getLogger("hotline")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _runtime(ctx: click.Context) -> Runtime:
+    runtime: Runtime | None = ctx.obj
+    if runtime is None:
+        try:
+            settings = load_settings()
+        except ConfigError as exc:
+            raise click.ClickException(f"configuration: {exc}") from exc
+        runtime = Runtime.from_settings(settings)
+        set_runtime(runtime)
+        ctx.obj = runtime
+        ctx.call_on_close(runtime.close)
+    return runtime
+
+
+def domain_errors(func: F) -> F:
+    """Show a refused request as a message on stderr with exit status 1, not a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DomainError as exc:
+            errors = getattr(exc, "errors", None) or {"error": exc.message_vi}
+            for field, message in errors.items():
+                click.echo(f"error: {field}: {message}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hotline")
+def cli() -> None:
+    """Citizen hotline and chatbot intake for Huế (1900 hotline, SMS, Zalo, Messenger,
+    Telegram, web chat).
+
+    Configuration comes from environment variables or a `.env` file in the current
+    directory; with none set, everything runs on this machine with SQLite under var/.
+    """
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address for console + webhooks [127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port for console + webhooks [5000].")
+@click.option("--no-worker", is_flag=True, help="Do not start the background worker.")
+@click.pass_context
+def run(ctx: click.Context, host: str | None, port: int | None, no_worker: bool) -> None:
+    """Run everything on one machine: migrate the database, seed demo data on first run,
+    start the background worker (Celery with beat) and serve the console and webhooks.
+    Stops cleanly on Ctrl-C."""
+    from werkzeug.serving import make_server
+
+    from agents_console.app import create_app
+
+    configure_logging()
+    runtime = _runtime(ctx)
+    settings = runtime.settings
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(runtime.engine)
+    _seed_if_empty(runtime)
+    worker = None if no_worker else _start_worker(settings)
+    server = make_server(
+        host or settings.http_host, port or settings.http_port, create_app(runtime), threaded=True
+    )
+    stop = threading.Event()
+
+    def _shutdown(signum: int, _frame: Any) -> None:
+        if not stop.is_set():
+            stop.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _shutdown)
+    signal.signal(signal.SIGINT, _shutdown)
+    click.echo(f"hotline: console and webhooks on http://{server.host}:{server.port}/")
+    if settings.uses_embedded_broker:
+        click.echo("hotline: background tasks use the embedded broker under var/celery/")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        if worker is not None:
+            _stop_worker(worker)
+        click.echo("hotline: stopped")
+
+
+def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    schedule = (settings.var_dir / "celerybeat-schedule").resolve()
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "intake.worker",
+        "worker",
+        "--beat",
+        "--schedule",
+        str(schedule),
+        "--pool",
+        "solo",
+        "--loglevel",
+        "INFO",
+        "--without-mingle",
+        "--without-gossip",
+        "--without-heartbeat",
+    ]
+    # Its own process group, so Ctrl-C reaches it only through us and shutdown is ordered.
+    return subprocess.Popen(command, start_new_session=True, env=os.environ.copy())  # noqa: S603
+
+
+def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    if worker.poll() is not None:
+        return
+    worker.terminate()  # Celery's warm shutdown: finish the current task, then exit
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+def _seed_if_empty(runtime: Runtime) -> None:
+    with unit_of_work(runtime.sessions) as session:
+        if session.query(Category.id).first() is not None:
+            return
+        report = seed_demo(session, utcnow())
+    _print_seed(report.created, report.admin_username, report.admin_password)
+
+
+def _print_seed(created: dict[str, int], username: str | None, password: str | None) -> None:
+    summary = ", ".join(f"{n} {what}" for what, n in sorted(created.items())) or "nothing new"
+    click.echo(f"seeded: {summary}")
+    if username and password:
+        click.echo(
+            f"admin account: {username} / {password}\n"
+            "  (shown only this once: write it down, or create another admin with "
+            "`hotline user create`)"
+        )
+
+
+@cli.group()
+def db() -> None:
+    """Database schema: migrations with Alembic."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Create or migrate the database named by DATABASE_URL to the latest schema."""
+    runtime = _runtime(ctx)
+    before = current_revision(runtime.engine)
+    upgrade(runtime.engine, revision)
+    after = current_revision(runtime.engine)
+    click.echo(f"database at revision {after} (was {before or 'empty'})")
+
+
+@db.command("current")
+@click.pass_context
+def db_current(ctx: click.Context) -> None:
+    """Show the database's schema revision and the latest one."""
+    runtime = _runtime(ctx)
+    click.echo(f"current: {current_revision(runtime.engine) or 'empty'}  head: {head_revision()}")
+
+
+@cli.group()
+def seed() -> None:
+    """Load reference and demo data."""
+
+
+@seed.command("demo")
+@click.pass_context
+@domain_errors
+def seed_demo_command(ctx: click.Context) -> None:
+    """Add Huế's wards, agencies, complaint categories, a support programme and an admin
+    (its password is printed once). Safe to run again: existing rows are kept."""
+    runtime = _runtime(ctx)
+    upgrade(runtime.engine)
+    with unit_of_work(runtime.sessions) as session:
+        report = seed_demo(session, utcnow())
+    _print_seed(report.created, report.admin_username, report.admin_password)
+
+
+@cli.group()
+def user() -> None:
+    """Console users and their roles."""
+
+
+@user.command("create")
+@click.option("--username", required=True, help="Login name (letters, digits, . _ -).")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    required=True,
+    help="agent: works cases; supervisor: sees personal data, reports; admin: everything; "
+    "agency_officer: cases routed to one agency.",
+)
+@click.option("--full-name", default="", help="Name shown in the console and timeline.")
+@click.option("--agency", "agency_code", default=None, help="Agency code (agency officers).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="HOTLINE_NEW_PASSWORD",
+    help="At least 10 characters; asked for when not given (or set HOTLINE_NEW_PASSWORD).",
+)
+@click.pass_context
+@domain_errors
+def user_create(
+    ctx: click.Context,
+    username: str,
+    role: str,
+    full_name: str,
+    agency_code: str | None,
+    password: str,
+) -> None:
+    """Create a console user."""
+    runtime = _runtime(ctx)
+    with unit_of_work(runtime.sessions) as session:
+        created = create_user(
+            session,
+            username=username,
+            full_name=full_name,
+            role=Role(role),
+            password=password,
+            now=utcnow(),
+            agency_code=agency_code,
+        )
+        name, role_name = created.username, created.role.value
+    click.echo(f"created user {name} ({role_name})")
+
+
+@cli.group()
+def sla() -> None:
+    """Service-level clocks (acknowledge within 1 hour, resolve within 7 days)."""
+
+
+@sla.command("sweep")
+@click.pass_context
+def sla_sweep(ctx: click.Context) -> None:
+    """Mark overdue cases now (the worker's beat does this every minute)."""
+    runtime = _runtime(ctx)
+    with unit_of_work(runtime.sessions) as session:
+        result = sweep_overdue(session, utcnow())
+    click.echo(
+        f"overdue: {len(result.ack_overdue)} not acknowledged in time, "
+        f"{len(result.resolve_overdue)} not resolved in time"
+    )
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--beat", is_flag=True, help="Also run the periodic schedule (one per site).")
+@click.pass_context
+def worker(ctx: click.Context, beat: bool) -> None:
+    """Run a background worker (Celery); extra arguments go to `celery worker`."""
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "intake.worker",
+        "worker",
+        "--loglevel",
+        "INFO",
+    ]
+    if beat:
+        command.append("--beat")
+    os.execv(sys.executable, [*command, *ctx.args])  # noqa: S606 - replaces this process
+
+
+def main() -> None:
+    cli(prog_name="hotline")

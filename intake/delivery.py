@@ -1,0 +1,91 @@
+"""Delivering outbox messages to citizens through the channel they used.
+
+A sender returns the provider's message id or raises DeliveryError; the outbox records either,
+and a failed message is tried again later with back-off.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from intake.models import Channel, Conversation, Direction, Message, OutboxMessage, OutboxStatus
+from intake.pii import masked
+from intake.services import outbox
+from intake.validation import normalize_text
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """The provider refused or could not be reached; the message stays queued for a retry."""
+
+
+Sender = Callable[[Session, OutboxMessage, datetime], str | None]
+
+
+def web_chat_sender(session: Session, message: OutboxMessage, now: datetime) -> str | None:
+    """Web chat has no provider: the reply is written into the conversation the widget polls."""
+    conversation = None
+    if message.conversation_id is not None:
+        conversation = session.get(Conversation, message.conversation_id)
+    if conversation is None:
+        raise DeliveryError("web chat reply without a conversation")
+    reply = Message(
+        conversation_id=conversation.id,
+        channel=Channel.WEB,
+        direction=Direction.OUTBOUND,
+        provider_message_id=f"outbox-{message.id}",
+        sender="system",
+        text=message.body,
+        normalized_text=normalize_text(message.body),
+        created_at=now,
+    )
+    session.add(reply)
+    conversation.last_message_at = now
+    session.flush()
+    return reply.provider_message_id
+
+
+def deliver_one(
+    session: Session, message_id: int, now: datetime, senders: Mapping[Channel, Sender]
+) -> OutboxStatus | None:
+    """Try to send one due message; None when it was not due or another worker has it."""
+    message = outbox.claim(session, message_id, now)
+    if message is None:
+        return None
+    sender = senders.get(message.channel)
+    if sender is None:
+        outbox.record_failure(message, now, f"no sender configured for {message.channel.value}")
+    else:
+        try:
+            provider_id = sender(session, message, now)
+        except DeliveryError as exc:
+            outbox.record_failure(message, now, str(exc))
+        else:
+            outbox.record_sent(message, now, provider_id)
+    log.info(
+        "outbox %s to %s via %s: %s (attempt %d)",
+        message.id,
+        masked(message.recipient),
+        message.channel.value,
+        message.status.value,
+        message.attempts,
+    )
+    session.flush()
+    return message.status
+
+
+def pending_count(session: Session) -> int:
+    stmt = select(func.count()).where(OutboxMessage.status == OutboxStatus.PENDING)
+    return int(session.scalar(stmt) or 0)
+
+
+def default_senders() -> dict[Channel, Sender]:
+    """Senders that need no provider account. The channel adapters add SMS, Zalo, Messenger
+    and Telegram senders when their credentials are configured."""
+    return {Channel.WEB: web_chat_sender}

@@ -1,0 +1,70 @@
+"""The intake domain model. Importing this package registers every table on `Base.metadata`."""
+
+from intake.models.base import Base, UTCDateTime, utcnow
+from intake.models.cases import (
+    Attachment,
+    Case,
+    CaseCodeCounter,
+    CaseEvent,
+    CaseExtension,
+    CaseKind,
+    CaseStatus,
+    Priority,
+)
+from intake.models.contacts import (
+    Channel,
+    Contact,
+    ContactIdentity,
+    Conversation,
+    ConversationState,
+    Direction,
+    Message,
+)
+from intake.models.outbox import OutboxMessage, OutboxStatus
+from intake.models.reference import Agency, AgencyKind, Category, RoutingRule, Ward
+from intake.models.registrations import (
+    HouseholdMember,
+    Programme,
+    Registration,
+    RegistrationVerification,
+    VerificationStatus,
+    Verifier,
+)
+from intake.models.users import ROLES_SEEING_PERSONAL_DATA, Role, User
+
+__all__ = [
+    "ROLES_SEEING_PERSONAL_DATA",
+    "Agency",
+    "AgencyKind",
+    "Attachment",
+    "Base",
+    "Case",
+    "CaseCodeCounter",
+    "CaseEvent",
+    "CaseExtension",
+    "CaseKind",
+    "CaseStatus",
+    "Category",
+    "Channel",
+    "Contact",
+    "ContactIdentity",
+    "Conversation",
+    "ConversationState",
+    "Direction",
+    "HouseholdMember",
+    "Message",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Priority",
+    "Programme",
+    "Registration",
+    "RegistrationVerification",
+    "Role",
+    "RoutingRule",
+    "UTCDateTime",
+    "User",
+    "VerificationStatus",
+    "Verifier",
+    "Ward",
+    "utcnow",
+]

@@ -1,0 +1,70 @@
+"""The Celery application: JSON only, late acks, and the beat schedule.
+
+Broker: Redis (or any Celery broker) when CELERY_BROKER_URL is set. Without it, the embedded
+default is Kombu's filesystem transport under `var/celery/`: messages are files on disk, so
+queued work survives a restart of `hotline run` and no broker process is needed on a laptop or
+a small server. It serves one machine only; production sets CELERY_BROKER_URL to Redis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from intake.config import Settings, load_settings
+
+SLA_SWEEP_SECONDS = 60.0
+OUTBOX_SECONDS = 30.0
+
+
+def broker_options(settings: Settings) -> dict[str, Any]:
+    if not settings.uses_embedded_broker:
+        return {
+            "broker_url": settings.celery_broker_url,
+            "result_backend": settings.celery_result_backend or settings.celery_broker_url,
+        }
+    queue_dir = (settings.var_dir / "celery" / "queue").resolve()
+    processed_dir = (settings.var_dir / "celery" / "processed").resolve()
+    control_dir = (settings.var_dir / "celery" / "control").resolve()
+    for folder in (queue_dir, processed_dir, control_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    return {
+        "broker_url": "filesystem://",
+        "broker_transport_options": {
+            "data_folder_in": str(queue_dir),
+            "data_folder_out": str(queue_dir),
+            "processed_folder": str(processed_dir),
+            "control_folder": str(control_dir),
+            "store_processed": False,
+        },
+        "result_backend": settings.celery_result_backend or None,
+    }
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("hotline", include=["intake.tasks"])
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        enable_utc=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_always_eager=settings.celery_always_eager,
+        task_eager_propagates=True,
+        broker_connection_retry_on_startup=True,
+        result_expires=3600,
+        beat_schedule={
+            "sla-sweep": {"task": "intake.sweep_sla", "schedule": SLA_SWEEP_SECONDS},
+            "outbox-dispatch": {"task": "intake.dispatch_outbox", "schedule": OUTBOX_SECONDS},
+        },
+        **broker_options(settings),
+    )
+    return app
+
+
+celery_app = make_celery(load_settings())
+app = celery_app  # `celery -A intake.worker` finds it by this name

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from intake.cli import cli
+
+
+@pytest.fixture
+def run_cli(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args, env=None, input=None):
+        return runner.invoke(
+            cli,
+            list(args),
+            env={"HOTLINE_VAR_DIR": str(tmp_path / "var"), **(env or {})},
+            input=input,
+        )
+
+    return invoke
+
+
+def test_help_explains_every_command(run_cli):
+    result = run_cli("--help")
+    assert result.exit_code == 0
+    for command in ("run", "db", "seed", "user", "sla", "worker"):
+        assert re.search(rf"^\s+{command}\s+\S", result.output, re.M), command
+    assert "Ctrl-C" in run_cli("run", "--help").output
+
+
+def test_seed_demo_prints_admin_password_once_and_is_repeatable(run_cli):
+    first = run_cli("seed", "demo")
+    assert first.exit_code == 0, first.output
+    assert "34 wards" in first.output and "12 categories" in first.output
+    password = re.search(r"admin account: admin / (\S+)", first.output).group(1)
+    second = run_cli("seed", "demo")
+    assert second.exit_code == 0 and "nothing new" in second.output
+    assert password not in second.output
+
+
+def test_user_create_and_clear_errors(run_cli):
+    run_cli("db", "upgrade")
+    ok = run_cli(
+        "user",
+        "create",
+        "--username",
+        "Lan",
+        "--role",
+        "agent",
+        env={"HOTLINE_NEW_PASSWORD": "mot-hai-ba-bon"},
+    )
+    assert ok.exit_code == 0 and "created user lan (agent)" in ok.output
+    again = run_cli(
+        "user",
+        "create",
+        "--username",
+        "lan",
+        "--role",
+        "agent",
+        env={"HOTLINE_NEW_PASSWORD": "mot-hai-ba-bon"},
+    )
+    assert again.exit_code == 1 and "đã có người dùng" in again.output
+    short = run_cli(
+        "user", "create", "--username", "minh", "--role", "admin", input="short\nshort\n"
+    )
+    assert short.exit_code == 1 and "ít nhất 10 ký tự" in short.output
+    officer = run_cli(
+        "user",
+        "create",
+        "--username",
+        "hai",
+        "--role",
+        "agency_officer",
+        env={"HOTLINE_NEW_PASSWORD": "mot-hai-ba-bon"},
+    )
+    assert officer.exit_code == 1 and "--agency" in officer.output
+
+
+def test_db_upgrade_then_current(run_cli):
+    assert "revision 0001 (was empty)" in run_cli("db", "upgrade").output
+    assert "current: 0001" in run_cli("db", "current").output
+
+
+def test_bad_configuration_is_an_error_not_a_traceback(run_cli):
+    result = run_cli("db", "current", env={"SQL_ECHO": "maybe"})
+    assert result.exit_code != 0
+    assert "SQL_ECHO" in result.output and "Traceback" not in result.output
