@@ -6,9 +6,10 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.models.base import Base, UTCDateTime, str_enum, utcnow
+from intake.models.cases import Case
 from intake.models.contacts import Channel
 
 
@@ -41,3 +42,5 @@ class OutboxMessage(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    case: Mapped[Case | None] = relationship()

@@ -138,58 +138,68 @@ def open_case(
     description = normalize_text(data.description)
     if not description and not data.transcript:
         raise InvalidInput({"description": msg.ERR_DESCRIPTION_REQUIRED})
-    category = _category(session, data.category_code)
-    ward = _ward(session, data.ward_code)
-    ack_hours = category.ack_hours if category else DEFAULT_ACK_HOURS
-    resolve_hours = category.resolve_hours if category else DEFAULT_RESOLVE_HOURS
-    agency = agency_for(session, category, ward)
-    case = Case(
-        code=allocate_case_code(session, now, settings.code_prefix),
-        intake_key=data.intake_key,
-        kind=data.kind,
-        category=category,
-        status=CaseStatus.NEW,
-        priority=int(data.priority),
-        channel=data.channel,
-        description=description,
-        transcript=data.transcript,
-        recording_path=data.recording_path,
-        location_text=normalize_text(data.location_text) if data.location_text else None,
-        ward=ward,
-        latitude=data.latitude,
-        longitude=data.longitude,
-        agency=agency,
-        reporter_contact_id=data.reporter_contact_id,
-        conversation_id=data.conversation_id,
-        anonymous=data.anonymous,
-        created_at=now,
-        updated_at=now,
-        ack_due_at=now + timedelta(hours=ack_hours),
-        resolve_due_at=now + timedelta(hours=resolve_hours),
-    )
-    session.add(case)
-    session.flush()
-    public_text = (
-        msg.EVENT_REGISTRATION_CREATED if data.kind == CaseKind.REGISTRATION else msg.EVENT_CREATED
-    )
-    _event(case, now, actor, "created", {"channel": data.channel.value, **data.extra}, public_text)
-    if agency is not None:
-        _event(
-            case,
-            now,
-            SYSTEM,
-            "routed",
-            {"agency": agency.code},
-            msg.EVENT_ROUTED.format(agency=agency.name),
+    # Everything is built first and written in one flush at the end; the code is taken last,
+    # so whatever serialises code allocation is held as briefly as possible.
+    with session.no_autoflush:
+        category = _category(session, data.category_code)
+        ward = _ward(session, data.ward_code)
+        agency = agency_for(session, category, ward)
+        ack_hours = category.ack_hours if category else DEFAULT_ACK_HOURS
+        resolve_hours = category.resolve_hours if category else DEFAULT_RESOLVE_HOURS
+        created_text = (
+            msg.EVENT_REGISTRATION_CREATED
+            if data.kind == CaseKind.REGISTRATION
+            else msg.EVENT_CREATED
         )
-    if notify and data.kind != CaseKind.REGISTRATION:
-        _notify(
-            session,
-            case,
-            "created",
-            now,
-            msg.NOTIFY_CREATED.format(code=case.code, track_url=settings.track_url(case.code)),
+        events = [
+            _new_event(
+                now, actor, "created", {"channel": data.channel.value, **data.extra}, created_text
+            )
+        ]
+        if agency is not None:
+            events.append(
+                _new_event(
+                    now,
+                    SYSTEM,
+                    "routed",
+                    {"agency": agency.code},
+                    msg.EVENT_ROUTED.format(agency=agency.name),
+                )
+            )
+        case = Case(
+            code=allocate_case_code(session, now, settings.code_prefix),
+            intake_key=data.intake_key,
+            kind=data.kind,
+            category=category,
+            status=CaseStatus.NEW,
+            priority=int(data.priority),
+            channel=data.channel,
+            description=description,
+            transcript=data.transcript,
+            recording_path=data.recording_path,
+            location_text=normalize_text(data.location_text) if data.location_text else None,
+            ward=ward,
+            latitude=data.latitude,
+            longitude=data.longitude,
+            agency=agency,
+            reporter_contact_id=data.reporter_contact_id,
+            conversation_id=data.conversation_id,
+            anonymous=data.anonymous,
+            created_at=now,
+            updated_at=now,
+            ack_due_at=now + timedelta(hours=ack_hours),
+            resolve_due_at=now + timedelta(hours=resolve_hours),
+            events=events,
         )
+        session.add(case)
+        if notify and data.kind != CaseKind.REGISTRATION:
+            _notify(
+                session,
+                case,
+                "created",
+                now,
+                msg.NOTIFY_CREATED.format(code=case.code, track_url=settings.track_url(case.code)),
+            )
     session.flush()
     return case
 
@@ -406,7 +416,19 @@ def _event(
     data: dict[str, Any],
     public_text: str | None,
 ) -> CaseEvent:
-    event = CaseEvent(
+    event = _new_event(now, actor, action, data, public_text)
+    case.events.append(event)
+    return event
+
+
+def _new_event(
+    now: datetime,
+    actor: Actor,
+    action: str,
+    data: dict[str, Any],
+    public_text: str | None,
+) -> CaseEvent:
+    return CaseEvent(
         at=now,
         actor=actor.name,
         actor_user_id=actor.user_id,
@@ -415,11 +437,10 @@ def _event(
         public=public_text is not None,
         public_text=public_text,
     )
-    case.events.append(event)
-    return event
 
 
 def _notify(session: Session, case: Case, what: str, now: datetime, body: str) -> None:
+    """Queue a message to the reporter on the channel they used (works before the first flush)."""
     if case.reporter_contact_id is None:
         return
     contact = session.get(Contact, case.reporter_contact_id)
@@ -427,16 +448,16 @@ def _notify(session: Session, case: Case, what: str, now: datetime, body: str) -
     if address is None:
         return
     channel, recipient = address
-    outbox.enqueue(
-        session,
-        key=f"case:{case.id}:{what}",
+    message = outbox.new_message(
+        key=f"case:{case.code}:{what}",
         channel=channel,
         recipient=recipient,
         body=body,
         now=now,
-        case_id=case.id,
         conversation_id=case.conversation_id,
     )
+    message.case = case
+    session.add(message)
 
 
 def _category(session: Session, code: str | None) -> Category | None:

@@ -3,37 +3,64 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import text
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from intake.clock import local_date
 from intake.models import CaseCodeCounter
 
 _SEQ_WIDTH = 4
+# (database URL, sequence name) pairs seen to exist: later calls skip the savepoint.
+_known_sequences: set[tuple[str, str]] = set()
 _CODE_RE = re.compile(r"^\s*([A-Za-z]{2,8})[-\s]?(\d{6})[-\s]?(\d{1,9})\s*$")
 
 
 def allocate_case_code(session: Session, now: datetime, prefix: str) -> str:
-    """Hand out the next code for today's local date, unique under any concurrency.
-
-    An `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` bumps the day's counter atomically; the row
-    lock it takes is held to the end of the transaction, so concurrent openers queue on it
-    briefly and never see the same number.
-    """
+    """Hand out the next code for today's local date, unique under any concurrency."""
     day = local_date(now)
     dialect = session.get_bind().dialect.name
-    insert: Callable[..., postgresql.Insert | sqlite.Insert]
     if dialect == "postgresql":
-        insert = postgresql.insert
+        seq = _next_from_day_sequence(session, day)
     elif dialect == "sqlite":
-        insert = sqlite.insert
+        seq = _next_from_counter_row(session, day)
     else:
         raise RuntimeError(f"case codes need PostgreSQL or SQLite, not {dialect}")
+    return format_code(prefix, day.strftime("%y%m%d"), seq)
+
+
+def _next_from_day_sequence(session: Session, day: date) -> int:
+    """PostgreSQL: one sequence per day. `nextval` takes no row lock and is never rolled back,
+    so concurrent openers never wait on each other (a rolled-back case leaves a gap, which is
+    harmless: codes must be unique, not contiguous)."""
+    name = f"case_code_seq_{day:%Y%m%d}"
+    nextval = text(f"SELECT nextval('{name}')")
+    known = (session.get_bind().engine.url.render_as_string(hide_password=True), name)
+    if known in _known_sequences:
+        return int(session.execute(nextval).scalar_one())
+    try:
+        with session.begin_nested():
+            seq = int(session.execute(nextval).scalar_one())
+    except ProgrammingError:  # the day's first case: the sequence does not exist yet
+        try:
+            with session.begin_nested():
+                session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
+        except IntegrityError:  # another transaction created it at the same moment
+            pass
+        seq = int(session.execute(nextval).scalar_one())
+    else:
+        _known_sequences.add(known)
+    return seq
+
+
+def _next_from_counter_row(session: Session, day: date) -> int:
+    """SQLite: a counter row per day bumped by an upsert; SQLite has one writer at a time, so
+    the write lock taken at BEGIN IMMEDIATE already serialises allocation."""
     stmt = (
-        insert(CaseCodeCounter)
+        sqlite.insert(CaseCodeCounter)
         .values(day=day, last_seq=1)
         .on_conflict_do_update(
             index_elements=[CaseCodeCounter.day],
@@ -41,8 +68,7 @@ def allocate_case_code(session: Session, now: datetime, prefix: str) -> str:
         )
         .returning(CaseCodeCounter.last_seq)
     )
-    seq = session.execute(stmt).scalar_one()
-    return format_code(prefix, day.strftime("%y%m%d"), seq)
+    return int(session.execute(stmt).scalar_one())
 
 
 def format_code(prefix: str, day_digits: str, seq: int) -> str:

@@ -11,6 +11,7 @@ from intake.models import Channel, OutboxMessage, OutboxStatus
 
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
+MAX_ATTEMPTS = 10
 
 
 def enqueue(
@@ -28,7 +29,32 @@ def enqueue(
     existing = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
     if existing is not None:
         return existing
-    message = OutboxMessage(
+    message = new_message(
+        key=key,
+        channel=channel,
+        recipient=recipient,
+        body=body,
+        now=now,
+        case_id=case_id,
+        conversation_id=conversation_id,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def new_message(
+    *,
+    key: str,
+    channel: Channel,
+    recipient: str,
+    body: str,
+    now: datetime,
+    case_id: int | None = None,
+    conversation_id: int | None = None,
+) -> OutboxMessage:
+    """A pending message, not yet added: for keys that cannot exist yet (a brand-new case)."""
+    return OutboxMessage(
         idempotency_key=key,
         channel=channel,
         recipient=recipient,
@@ -37,13 +63,10 @@ def enqueue(
         conversation_id=conversation_id,
         status=OutboxStatus.PENDING,
         attempts=0,
-        max_attempts=8,
+        max_attempts=MAX_ATTEMPTS,
         next_attempt_at=now,
         created_at=now,
     )
-    session.add(message)
-    session.flush()
-    return message
 
 
 def due_ids(session: Session, now: datetime, limit: int = 100) -> list[int]:

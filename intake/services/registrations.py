@@ -170,7 +170,7 @@ def register(
     channel, recipient = contact_address or (Channel.SMS, clean["phone"])
     outbox.enqueue(
         session,
-        key=f"case:{case.id}:created",
+        key=f"case:{case.code}:created",
         channel=channel,
         recipient=recipient,
         body=msg.NOTIFY_REGISTRATION.format(

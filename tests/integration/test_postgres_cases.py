@@ -53,7 +53,7 @@ def test_200_cases_from_8_threads_get_200_unique_codes(clean_db, now):
         assert len(stored) == 200 and set(stored) == set(codes)
         # Every case has its timeline: nothing half-written.
         assert s.scalar(select(func.count(func.distinct(CaseEvent.case_id)))) == 200
-    assert sorted(codes)[0] == "HUE-261126-0001" and sorted(codes)[-1] == "HUE-261126-0200"
+    assert all(code.startswith("HUE-261126-") for code in codes)
 
 
 def test_sla_sweep_marks_overdue_after_deadline(make_case, session, now):

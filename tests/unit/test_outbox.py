@@ -30,12 +30,13 @@ def test_failures_back_off_then_give_up(session, now):
     senders = {Channel.SMS: broken}
     t = now
     delays = []
-    for _ in range(8):
+    for _ in range(outbox.MAX_ATTEMPTS):
         assert deliver_one(session, msg.id, t, senders) is not None
         delays.append(msg.next_attempt_at - t)
         t = msg.next_attempt_at
     assert delays[:3] == [timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=120)]
-    assert msg.status == OutboxStatus.FAILED and msg.attempts == 8
+    assert msg.status == OutboxStatus.FAILED and msg.attempts == outbox.MAX_ATTEMPTS
+    assert max(delays) == outbox.MAX_DELAY
     assert msg.last_error == "provider 503"
     assert outbox.due_ids(session, t + timedelta(days=1)) == []
 
