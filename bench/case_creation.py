@@ -1,10 +1,13 @@
-"""Benchmark: cases opened per second on PostgreSQL, one thread and eight threads.
+"""Benchmark: cases opened per second on PostgreSQL: one thread, 8 threads, and 8 processes.
 
 Each case is one unit of work, as a webhook or task opens it: code allocation, routing, the
 timeline events and the SMS outbox row, committed. Runs in a scratch database that is created
 and dropped here.
 
     .venv/bin/python bench/case_creation.py [--cases 2000] [--threads 8] [--url URL]
+
+Threads share one Python interpreter (and its lock), as in one threaded web process; processes
+are how the system scales out (several gunicorn or Celery worker processes on one database).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import platform
 import statistics
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -100,23 +103,76 @@ def run(url: str, cases: int, threads: int) -> dict[str, object]:
             f"{threads} threads: {multi['cases_per_second']:>7} cases/s "
             f"(median {multi['latency_ms_median']} ms, p95 {multi['latency_ms_p95']} ms)"
         )
+        procs = measure_processes(bench_url, threads, cases, 2 * cases, contact_ids)
+        print(
+            f"{threads} procs  : {procs['cases_per_second']:>7} cases/s "
+            f"(median {procs['latency_ms_median']} ms, p95 {procs['latency_ms_p95']} ms)"
+        )
         with unit_of_work(factory) as s:
             stored = s.scalar(select(func.count()).select_from(Case))
             distinct = s.scalar(select(func.count(func.distinct(Case.code))))
-        assert stored == distinct == 2 * cases + 1, (stored, distinct)
+        expected = 2 * cases + procs["cases"] + 1
+        assert stored == distinct == expected, (stored, distinct, expected)
         return {
             "benchmark": "case_creation",
             "database": "postgresql",
             "server_version": _server_version(engine),
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
-            "results": [single, multi],
+            "results": [single, multi, procs],
         }
     finally:
         engine.dispose()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _open_in_process(args: tuple[str, int, int, list[int]]) -> list[float]:
+    """One worker process: its own engine, `count` cases, each in its own transaction."""
+    url, start, count, contact_ids = args
+    engine = make_engine(url, pool_size=1)
+    factory = make_session_factory(engine)
+    latencies = []
+    for i in range(start, start + count):
+        started = time.perf_counter()
+        with unit_of_work(factory) as s:
+            open_case(
+                s,
+                NewCase(
+                    channel=Channel.SMS,
+                    description=f"Phản ánh thử số {i}",
+                    category_code=CATEGORIES[i % len(CATEGORIES)],
+                    ward_code=WARDS[i % len(WARDS)],
+                    reporter_contact_id=contact_ids[i % len(contact_ids)],
+                ),
+                now=datetime.now(UTC),
+                actor=CITIZEN,
+            )
+        latencies.append(time.perf_counter() - started)
+    engine.dispose()
+    return latencies
+
+
+def measure_processes(
+    url: str, processes: int, cases: int, offset: int, contact_ids: list[int]
+) -> dict[str, float]:
+    per_process = cases // processes
+    jobs = [(url, offset + p * per_process, per_process, contact_ids) for p in range(processes)]
+    with ProcessPoolExecutor(max_workers=processes) as pool:
+        pool.submit(time.sleep, 0).result()  # processes up before the clock starts
+        started = time.perf_counter()
+        latencies = sorted(x for chunk in pool.map(_open_in_process, jobs) for x in chunk)
+    elapsed = time.perf_counter() - started
+    done = per_process * processes
+    return {
+        "processes": processes,
+        "cases": done,
+        "seconds": round(elapsed, 3),
+        "cases_per_second": round(done / elapsed, 1),
+        "latency_ms_median": round(statistics.median(latencies) * 1000, 2),
+        "latency_ms_p95": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 2),
+    }
 
 
 def _server_version(engine: object) -> str:

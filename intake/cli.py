@@ -105,7 +105,8 @@ def run(ctx: click.Context, host: str | None, port: int | None, no_worker: bool)
     signal.signal(signal.SIGINT, _shutdown)
     click.echo(f"hotline: console and webhooks on http://{server.host}:{server.port}/")
     if settings.uses_embedded_broker:
-        click.echo("hotline: background tasks use the embedded broker under var/celery/")
+        broker_dir = (settings.var_dir / "celery").resolve()
+        click.echo(f"hotline: background tasks use the embedded broker under {broker_dir}")
     try:
         server.serve_forever()
     finally:

@@ -87,7 +87,6 @@ class Settings:
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
     case_code_prefix: str = "HUE"
-    timezone: str = "Asia/Ho_Chi_Minh"
     sql_echo: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -131,7 +130,6 @@ _ENV: dict[str, str] = {
     "HOTLINE_AGI_HOST": "agi_host",
     "HOTLINE_AGI_PORT": "agi_port",
     "HOTLINE_CASE_PREFIX": "case_code_prefix",
-    "HOTLINE_TIMEZONE": "timezone",
     "SQL_ECHO": "sql_echo",
 }
 

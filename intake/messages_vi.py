@@ -30,7 +30,7 @@ EVENT_EXTENDED = "Thời hạn xử lý được gia hạn đến {due}. Lý do:
 
 # Notifications sent to the reporter on the channel they used (SMS for calls).
 NOTIFY_CREATED = (
-    "Tổng đài 1022 Huế đã tiếp nhận phản ánh của bạn, mã {code}. "
+    "Tổng đài tiếp nhận phản ánh TP Huế đã nhận phản ánh của bạn, mã {code}. "
     "Theo dõi tại {track_url} hoặc gọi tổng đài và đọc mã."
 )
 NOTIFY_REGISTRATION = (

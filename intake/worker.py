@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 
 from intake.config import Settings, load_settings
+from intake.pii import PiiMaskingFilter
 
 SLA_SWEEP_SECONDS = 60.0
 OUTBOX_SECONDS = 30.0
@@ -68,3 +70,11 @@ def make_celery(settings: Settings) -> Celery:
 
 celery_app = make_celery(load_settings())
 app = celery_app  # `celery -A intake.worker` finds it by this name
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _mask_personal_data(logger: Any, *args: Any, **kwargs: Any) -> None:
+    """Worker logs carry task arguments (phone numbers, CCCDs): mask them like every log."""
+    for handler in logger.handlers:
+        handler.addFilter(PiiMaskingFilter())

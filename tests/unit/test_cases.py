@@ -26,7 +26,7 @@ def test_open_case_gets_code_route_clocks_and_notification(make_case, seeded, no
     assert all(e.public for e in case.events)
     sms = seeded.scalars(select(OutboxMessage)).one()
     assert sms.channel == Channel.SMS and case.code in sms.body
-    assert sms.body.startswith("Tổng đài")
+    assert sms.body.startswith("Tổng đài tiếp nhận phản ánh")
 
 
 def test_codes_count_up_per_local_day(make_case, now):
