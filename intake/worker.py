@@ -72,9 +72,11 @@ celery_app = make_celery(load_settings())
 app = celery_app  # `celery -A intake.worker` finds it by this name
 
 
-@after_setup_logger.connect
-@after_setup_task_logger.connect
 def _mask_personal_data(logger: Any, *args: Any, **kwargs: Any) -> None:
     """Worker logs carry task arguments (phone numbers, CCCDs): mask them like every log."""
     for handler in logger.handlers:
         handler.addFilter(PiiMaskingFilter())
+
+
+after_setup_logger.connect(_mask_personal_data, weak=False)
+after_setup_task_logger.connect(_mask_personal_data, weak=False)
