@@ -13,6 +13,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy import select
 
 from intake.clock import utcnow
 from intake.config import ConfigError, Settings, load_settings
@@ -153,7 +154,7 @@ def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
 
 def _seed_if_empty(runtime: Runtime) -> None:
     with unit_of_work(runtime.sessions) as session:
-        if session.query(Category.id).first() is not None:
+        if session.scalar(select(Category.id).limit(1)) is not None:
             return
         report = seed_demo(session, utcnow())
     _print_seed(report.created, report.admin_username, report.admin_password)

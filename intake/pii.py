@@ -46,3 +46,5 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic announces its context on every connection check; keep its warnings only.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

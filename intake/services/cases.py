@@ -142,7 +142,7 @@ def open_case(
     # so whatever serialises code allocation is held as briefly as possible.
     with session.no_autoflush:
         category = _category(session, data.category_code)
-        ward = _ward(session, data.ward_code)
+        ward = find_ward(session, data.ward_code)
         agency = agency_for(session, category, ward)
         ack_hours = category.ack_hours if category else DEFAULT_ACK_HOURS
         resolve_hours = category.resolve_hours if category else DEFAULT_RESOLVE_HOURS
@@ -469,7 +469,7 @@ def _category(session: Session, code: str | None) -> Category | None:
     return category
 
 
-def _ward(session: Session, code_or_name: str | None) -> Ward | None:
+def find_ward(session: Session, code_or_name: str | None) -> Ward | None:
     """Find a ward by code or by name, with or without diacritics ("Phu Hoi" finds Phú Hội)."""
     if not code_or_name:
         return None

@@ -25,7 +25,7 @@ from intake.models import (
     Verifier,
 )
 from intake.services import outbox
-from intake.services.cases import Actor, CaseSettings, NewCase, _ward, open_case
+from intake.services.cases import Actor, CaseSettings, NewCase, find_ward, open_case
 from intake.services.contacts import reply_address
 from intake.services.errors import DuplicateRegistration, InvalidInput, NotFound
 from intake.validation import ValidationError, normalize_phone, normalize_text, parse_cccd
@@ -228,7 +228,7 @@ def _validated(session: Session, data: RegistrationInput, *, today: date) -> dic
         errors["address"] = msg.ERR_ADDRESS_REQUIRED
     if data.ward:
         try:
-            clean["ward"] = _ward(session, data.ward)
+            clean["ward"] = find_ward(session, data.ward)
         except InvalidInput as exc:
             errors.update(exc.errors)
     members: list[HouseholdMember] = []

@@ -186,3 +186,21 @@ def test_anonymous_reporter_still_gets_the_code_emergency_first(make_case, seede
     case = make_case(anonymous=True, priority=Priority.EMERGENCY)
     assert case.anonymous and case.priority == 1
     assert seeded.scalars(select(OutboxMessage)).one().recipient.startswith("+84")
+
+
+def test_explicit_routing_rule_wins_over_category_default(make_case, seeded):
+    from intake.models import Agency, Category, RoutingRule, Ward
+
+    def one(model, code):
+        return seeded.scalars(select(model).where(model.code == code)).one()
+
+    seeded.add(
+        RoutingRule(
+            category_id=one(Category, "environment").id,
+            ward_id=one(Ward, "thuan-an").id,
+            agency_id=one(Agency, "ubnd-thuan-an").id,
+        )
+    )
+    seeded.flush()
+    assert make_case(ward_code="thuan-an").agency.code == "ubnd-thuan-an"
+    assert make_case(ward_code="an-cuu").agency.code == "hepco"
