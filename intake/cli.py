@@ -302,5 +302,15 @@ def worker(ctx: click.Context, beat: bool) -> None:
     os.execv(sys.executable, [*command, *ctx.args])  # noqa: S606 - replaces this process
 
 
+def _register_bot_commands() -> None:
+    from bot.cli import chat, nlu
+
+    cli.add_command(nlu)
+    cli.add_command(chat)
+
+
+_register_bot_commands()
+
+
 def main() -> None:
     cli(prog_name="hotline")

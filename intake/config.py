@@ -57,6 +57,13 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
+def _parse_float(name: str, raw: str) -> float:
+    try:
+        return float(raw.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number") from exc
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with the embedded defaults of `hotline run`."""
@@ -68,6 +75,7 @@ class Settings:
     celery_always_eager: bool = False
     bot_backend: str = "embedded"
     rasa_url: str = "http://127.0.0.1:5005"
+    nlu_fallback_threshold: float = 0.35
     vosk_model_path: str = ""
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
@@ -111,6 +119,7 @@ _ENV: dict[str, str] = {
     "CELERY_ALWAYS_EAGER": "celery_always_eager",
     "BOT_BACKEND": "bot_backend",
     "RASA_URL": "rasa_url",
+    "NLU_FALLBACK_THRESHOLD": "nlu_fallback_threshold",
     "VOSK_MODEL_PATH": "vosk_model_path",
     "TWILIO_ACCOUNT_SID": "twilio_account_sid",
     "TWILIO_AUTH_TOKEN": "twilio_auth_token",
@@ -155,11 +164,15 @@ def load_settings(
             values[attr] = parse_bool(env_name, raw)
         elif kind == "int":
             values[attr] = _parse_int(env_name, raw)
+        elif kind == "float":
+            values[attr] = _parse_float(env_name, raw)
         elif kind == "Path":
             values[attr] = Path(raw)
         else:
             values[attr] = raw.strip()
     settings = Settings(**values)
+    if not 0.0 <= settings.nlu_fallback_threshold < 1.0:
+        raise ConfigError("NLU_FALLBACK_THRESHOLD must be between 0 and 1, e.g. 0.35")
     if settings.bot_backend not in {"embedded", "rasa"}:
         raise ConfigError(f"BOT_BACKEND={settings.bot_backend!r}: use 'embedded' or 'rasa'")
     return settings

@@ -74,6 +74,7 @@ def register(
     now: datetime,
     actor: Actor,
     settings: CaseSettings = CaseSettings(),  # noqa: B008 - frozen, shared default is safe
+    notify: bool = True,
 ) -> RegistrationResult:
     """Check and store a registration, open its case (the code residents follow) and queue
     one verification per verifier of the ward.
@@ -163,6 +164,8 @@ def register(
         existing = _registration_by_cccd(session, programme.id, clean["cccd"])
         raise _duplicate(session, programme, existing) from None
 
+    if not notify:  # the caller tells the resident itself (a chat reply carries the code)
+        return RegistrationResult(registration=registration, case=case)
     contact_address = None
     if data.reporter_contact_id is not None:
         contact = session.get(Contact, data.reporter_contact_id)

@@ -1,0 +1,137 @@
+"""Conversations with residents: one open conversation per channel identity, every message kept,
+and the hand-off between the bot and a human agent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.models import (
+    Channel,
+    Conversation,
+    ConversationState,
+    Direction,
+    Message,
+)
+from intake.services.contacts import PHONE_CHANNELS, contact_for_identity
+from intake.validation import ValidationError, normalize_phone, normalize_text
+
+
+def open_conversation(
+    session: Session,
+    channel: Channel,
+    sender_id: str,
+    now: datetime,
+    *,
+    display_name: str | None = None,
+) -> Conversation:
+    """The resident's current conversation on this channel, or a new one.
+
+    Conversation state (the bot's forms and slots) lives in the database, keyed by channel and
+    sender, so it survives restarts and any worker can continue it.
+    """
+    phone = None
+    if channel in PHONE_CHANNELS:
+        try:
+            phone = normalize_phone(sender_id)
+        except ValidationError:
+            phone = None
+    contact = contact_for_identity(
+        session, channel, phone or sender_id, now, phone_e164=phone, display_name=display_name
+    )
+    conversation = session.scalar(
+        select(Conversation)
+        .where(
+            Conversation.contact_id == contact.id,
+            Conversation.channel == channel,
+            Conversation.state != ConversationState.CLOSED,
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    if conversation is None:
+        conversation = Conversation(
+            contact_id=contact.id,
+            channel=channel,
+            state=ConversationState.BOT,
+            bot_state={},
+            started_at=now,
+            last_message_at=now,
+        )
+        session.add(conversation)
+        session.flush()
+    return conversation
+
+
+def record_inbound(
+    session: Session,
+    conversation: Conversation,
+    text: str,
+    now: datetime,
+    *,
+    provider_message_id: str | None = None,
+    raw: dict[str, Any] | None = None,
+) -> Message | None:
+    """Store what the resident sent; None if the provider already delivered this message."""
+    if provider_message_id is not None:
+        seen = session.scalar(
+            select(Message.id).where(
+                Message.channel == conversation.channel,
+                Message.provider_message_id == provider_message_id,
+            )
+        )
+        if seen is not None:
+            return None
+    message = Message(
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        direction=Direction.INBOUND,
+        provider_message_id=provider_message_id,
+        sender="citizen",
+        text=text,
+        normalized_text=normalize_text(text),
+        raw=raw,
+        created_at=now,
+    )
+    session.add(message)
+    conversation.last_message_at = now
+    session.flush()
+    return message
+
+
+def record_outbound(
+    session: Session, conversation: Conversation, text: str, now: datetime, *, sender: str = "bot"
+) -> Message:
+    message = Message(
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        direction=Direction.OUTBOUND,
+        sender=sender,
+        text=text,
+        normalized_text=normalize_text(text),
+        created_at=now,
+    )
+    session.add(message)
+    conversation.last_message_at = now
+    session.flush()
+    return message
+
+
+def hand_off(session: Session, conversation: Conversation, now: datetime, reason: str) -> None:
+    """Flag the conversation for the console; the bot stays silent until it is handed back."""
+    conversation.state = ConversationState.WAITING_AGENT
+    state = dict(conversation.bot_state or {})
+    state["handoff"] = {"at": now.isoformat(), "reason": reason}
+    conversation.bot_state = state
+    session.flush()
+
+
+def hand_back(session: Session, conversation: Conversation) -> None:
+    """An agent returns the conversation to the bot, which starts afresh."""
+    conversation.state = ConversationState.BOT
+    conversation.assigned_user_id = None
+    conversation.bot_state = {}
+    session.flush()
