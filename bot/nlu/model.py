@@ -121,7 +121,7 @@ class LinearModel:
     bias: np.ndarray
 
     @classmethod
-    def fit(cls, x: sparse.csr_matrix, labels: Sequence[str], c: float = 1.0) -> LinearModel:
+    def fit(cls, x: sparse.csr_matrix, labels: Sequence[str], c: float = 2.0) -> LinearModel:
         """A linear SVM (one-vs-rest), classes weighted by their size so the many complaint
         examples do not drown out emergencies; trains in about a second."""
         from sklearn.svm import LinearSVC
