@@ -66,18 +66,16 @@ class DialogueEngine:
         display_name: str | None = None,
     ) -> Turn:
         """Take one message from a resident and answer it (the caller commits)."""
-        conversation = open_conversation(
-            session, channel, sender_id, now, display_name=display_name
+        conversation, turn = begin_turn(
+            session,
+            channel,
+            sender_id,
+            text,
+            now,
+            provider_message_id=provider_message_id,
+            display_name=display_name,
         )
-        inbound = record_inbound(
-            session, conversation, text or "", now, provider_message_id=provider_message_id
-        )
-        turn = Turn(conversation_id=conversation.id)
-        if inbound is None:  # the provider delivered it twice: acknowledged once, answered once
-            turn.duplicate = True
-            return turn
-        if conversation.state in {ConversationState.WAITING_AGENT, ConversationState.AGENT}:
-            turn.handed_off = True  # an agent has it: the bot stays silent
+        if turn.duplicate or turn.handed_off:
             return turn
         state = _State.of(conversation)
         _Run(self, session, conversation, state, turn, now).step(text or "", attachments or [])
@@ -85,6 +83,31 @@ class DialogueEngine:
         for reply in turn.replies:
             record_outbound(session, conversation, reply, now)
         return turn
+
+
+def begin_turn(
+    session: Session,
+    channel: Channel,
+    sender_id: str,
+    text: str,
+    now: datetime,
+    *,
+    provider_message_id: str | None,
+    display_name: str | None,
+) -> tuple[Conversation, Turn]:
+    """Store the message in the resident's conversation. The turn comes back marked
+    `duplicate` (the provider delivered it twice: acknowledged once, answered once) or
+    `handed_off` (an agent has the conversation: the bot stays silent), or ready to answer."""
+    conversation = open_conversation(session, channel, sender_id, now, display_name=display_name)
+    inbound = record_inbound(
+        session, conversation, text or "", now, provider_message_id=provider_message_id
+    )
+    turn = Turn(conversation_id=conversation.id)
+    if inbound is None:
+        turn.duplicate = True
+    elif conversation.state != ConversationState.BOT:
+        turn.handed_off = True
+    return conversation, turn
 
 
 @dataclass

@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.dialogue import DialogueEngine, Turn
+from bot.dialogue import DialogueEngine, Turn, begin_turn
 from bot.nlu.engine import EmbeddedNLU, NluBackend, RasaNLU
 from bot.responses import Responses
 from intake.config import Settings
 from intake.models import Channel, ConversationState
 from intake.services.cases import CaseSettings
-from intake.services.conversations import open_conversation, record_inbound, record_outbound
+from intake.services.conversations import record_outbound
 
 
 def make_nlu(settings: Settings) -> NluBackend:
@@ -42,6 +42,7 @@ class RasaDialogue:
     def __init__(self, url: str, timeout: float = 30.0) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.responses = Responses.load()
 
     def handle(
         self,
@@ -55,18 +56,21 @@ class RasaDialogue:
         attachments: list[str] | None = None,
         display_name: str | None = None,
     ) -> Turn:
-        conversation = open_conversation(
-            session, channel, sender_id, now, display_name=display_name
+        conversation, turn = begin_turn(
+            session,
+            channel,
+            sender_id,
+            text,
+            now,
+            provider_message_id=provider_message_id,
+            display_name=display_name,
         )
-        inbound = record_inbound(
-            session, conversation, text or "", now, provider_message_id=provider_message_id
-        )
-        turn = Turn(conversation_id=conversation.id)
-        if inbound is None:
-            turn.duplicate = True
+        if turn.duplicate or turn.handed_off:
             return turn
-        if conversation.state != ConversationState.BOT:
-            turn.handed_off = True
+        if not (text or "").strip() and not attachments:
+            reply = self.responses.render("utter_empty")
+            turn.replies.append(reply)
+            record_outbound(session, conversation, reply, now)
             return turn
         # The actions find the conversation by this sender id; commit first so they see it.
         session.commit()

@@ -33,7 +33,7 @@ T0=$SECONDS
 log() { printf '[rasa-env %3ds] %s\n' "$((SECONDS - T0))" "$*"; }
 die() {
   printf '\n[rasa-env] ERROR: %s\n' "$*" >&2
-  printf '[rasa-env] The Rasa environment at %s is NOT ready.\n' "$VENV" >&2
+  printf '[rasa-env] setup of %s did not complete.\n' "$VENV" >&2
   exit 1
 }
 trap 'die "command failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
