@@ -6,26 +6,28 @@ The sender id Rasa sees is `<channel>:<id on that channel>` (see bot.runtime.Ras
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from bot import flows
+from bot.nlu.data import load_directory
+from bot.nlu.engine import extractor_for
+from bot.nlu.entities import EntityExtractor
 from intake.clock import local_date, utcnow
 from intake.db import unit_of_work
 from intake.models import Channel, Conversation, Priority
 from intake.runtime import get_runtime
 from intake.services.cases import CaseSettings
 from intake.services.conversations import hand_off, open_conversation
-
-FALLBACKS_BEFORE_HANDOFF = 2
 
 
 @contextmanager
@@ -41,8 +43,16 @@ def _conversation(tracker: Tracker) -> Iterator[tuple[Session, Conversation, Cas
         yield session, conversation, runtime.case_settings
 
 
+@functools.cache
+def _extractor() -> EntityExtractor:
+    return extractor_for(load_directory())
+
+
 def _entities(tracker: Tracker) -> list[dict[str, Any]]:
-    return list((tracker.latest_message or {}).get("entities") or [])
+    """Entities of the latest message, found by the same extractor the embedded engine uses
+    (E.164 phones, checked CCCDs, case codes, wards and streets with their proper spelling),
+    so both backends see a message the same way."""
+    return _extractor().extract(_text(tracker))
 
 
 def _text(tracker: Tracker) -> str:
@@ -68,9 +78,10 @@ class ActionStartComplaint(Action):
             events.append(SlotSet("category", key.split("/", 1)[1]))
         if len(flows.folded_words(text).split()) >= 4:
             events.append(SlotSet("description", flows.check_description(text).value))
-        location, _ward = flows.location_from_entities(_entities(tracker))
+        location, ward = flows.location_from_entities(_entities(tracker))
         if location:
             events.append(SlotSet("location", location))
+            events.append(SlotSet("ward", ward))
         channel = tracker.sender_id.partition(":")[0]
         if channel not in {c.value for c in flows.CHANNELS_WITH_PHOTOS}:
             events.append(SlotSet("photo", "-"))
@@ -97,7 +108,7 @@ class ValidateComplaintForm(FormValidationAction):
         if not check.ok:
             dispatcher.utter_message(response=check.response, **check.values)
             return {"location": None}
-        return {"location": check.value}
+        return {"location": check.value, "ward": check.values.get("ward")}
 
     def validate_photo(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -137,7 +148,6 @@ class ActionOpenCase(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        _, ward = flows.location_from_entities(_entities(tracker))
         with _conversation(tracker) as (session, conversation, settings):
             values = flows.open_complaint(
                 session,
@@ -148,7 +158,7 @@ class ActionOpenCase(Action):
                     "description": tracker.get_slot("description"),
                     "location": tracker.get_slot("location"),
                     "category": tracker.get_slot("category"),
-                    "ward": ward,
+                    "ward": tracker.get_slot("ward"),
                 },
                 now=utcnow(),
                 settings=settings,
@@ -202,7 +212,9 @@ class ValidateRegistrationForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         check = flows.check_address(str(value or ""), _entities(tracker))
-        return {"address": check.value} if check.ok else self._refuse(dispatcher, "address", check)
+        if not check.ok:
+            return self._refuse(dispatcher, "address", check)
+        return {"address": check.value, "ward": check.values.get("ward")}
 
     def validate_household(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -249,6 +261,7 @@ class ActionSubmitRegistration(Action):
             for name in ("full_name", "cccd", "date_of_birth", "phone", "address")
         }
         slots["household"] = _members(tracker)
+        slots["ward"] = tracker.get_slot("ward")
         with _conversation(tracker) as (session, conversation, settings):
             response, values = flows.submit_registration(
                 session,
@@ -338,7 +351,10 @@ class ActionHandoff(Action):
 
 
 class ActionFallback(Action):
-    """Ask to rephrase; after two misunderstandings in a row, hand off to a human."""
+    """Ask to rephrase; when the previous answer was already a fallback, hand off to a human.
+
+    Also Rasa's core fallback: the message is reverted so the conversation waits for the next
+    one instead of predicting again."""
 
     def name(self) -> str:
         return "action_fallback"
@@ -346,17 +362,22 @@ class ActionFallback(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        misses = 0
-        for event in reversed(tracker.events):
-            if event.get("event") == "user":
-                intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-                if intent != "nlu_fallback":
-                    break
-                misses += 1
-        if misses >= FALLBACKS_BEFORE_HANDOFF:
-            return ActionHandoff().run(dispatcher, tracker, domain)
+        if _previous_action(tracker) == self.name():
+            return [*ActionHandoff().run(dispatcher, tracker, domain), UserUtteranceReverted()]
         dispatcher.utter_message(response="utter_default")
-        return []
+        return [UserUtteranceReverted()]
+
+
+def _previous_action(tracker: Tracker) -> str | None:
+    """The last action the bot ran before the resident's latest message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            seen_user = True
+        elif seen_user and kind == "action" and event.get("name") != "action_listen":
+            return str(event.get("name"))
+    return None
 
 
 class ActionCancel(Action):

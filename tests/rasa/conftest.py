@@ -30,6 +30,12 @@ ROOT = Path(__file__).resolve().parents[2]
 BOT = ROOT / "bot"
 RASA_VENV = Path(os.environ.get("RASA_VENV", ROOT / ".rasa-venv"))
 RASA = RASA_VENV / "bin" / "rasa"
+# Importing skops before TensorFlow saves ~15 s per command (it scans loaded modules).
+RASA_CMD = [
+    str(RASA_VENV / "bin" / "python"),
+    "-c",
+    "import skops.io, sys; from rasa.__main__ import main; sys.argv[0] = 'rasa'; sys.exit(main())",
+]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 QUIET_RASA = {
     "RASA_TELEMETRY_ENABLED": "false",
@@ -50,7 +56,7 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
         if proc.poll() is not None:
             pytest.fail(f"{url} process exited:\n{log.read_text(errors='replace')[-4000:]}")
         try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - local URL
+            with urllib.request.urlopen(url, timeout=2):
                 return
         except OSError:
             time.sleep(0.5)
@@ -69,7 +75,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def rasa_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of bot/ with the action endpoint of this run, validated and trained."""
     if not RASA.exists():
-        message = f"rasa tier needs the Rasa environment at {RASA_VENV} (bash bot/rasa-env/setup.sh)"
+        message = (
+            f"rasa tier needs the Rasa environment at {RASA_VENV} (bash bot/rasa-env/setup.sh)"
+        )
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
@@ -78,13 +86,21 @@ def rasa_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(BOT, project, ignore=shutil.ignore_patterns("__pycache__", "holdout"))
     env = {**os.environ, **QUIET_RASA, "HOME": str(work)}
     validate = subprocess.run(
-        [str(RASA), "data", "validate"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=600,
+        [*RASA_CMD, "data", "validate"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert validate.returncode == 0, validate.stdout[-4000:] + validate.stderr[-4000:]
     train = subprocess.run(
-        [str(RASA), "train", "--fixed-model-name", "hotline", "--out", "models"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=1800,
+        [*RASA_CMD, "train", "--fixed-model-name", "hotline", "--out", "models"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     assert train.returncode == 0, train.stdout[-4000:] + train.stderr[-4000:]
     return project
@@ -119,17 +135,42 @@ def rasa_server(rasa_project: Path, shared_db: Runtime) -> Iterator[str]:
     }
     with (logs / "actions.log").open("wb") as log:
         actions = subprocess.Popen(
-            [sys.executable, "-m", "rasa_sdk", "--actions", "bot.actions",
-             "--port", str(action_port)],
-            cwd=ROOT, env=app_env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "bot.actions",
+                "--port",
+                str(action_port),
+            ],
+            cwd=ROOT,
+            env=app_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     rasa_env = {**os.environ, **QUIET_RASA, "HOME": str(logs)}
     with (logs / "rasa.log").open("wb") as log:
         server = subprocess.Popen(
-            [str(RASA), "run", "--enable-api", "-m", "models/hotline.tar.gz",
-             "-i", "127.0.0.1", "-p", str(rasa_port), "--endpoints", "endpoints.yml",
-             "--credentials", "credentials.yml"],
-            cwd=rasa_project, env=rasa_env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                *RASA_CMD,
+                "run",
+                "--enable-api",
+                "-m",
+                "models/hotline.tar.gz",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(rasa_port),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
+            ],
+            cwd=rasa_project,
+            env=rasa_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         _wait_http(f"http://127.0.0.1:{action_port}/health", actions, logs / "actions.log", 60)

@@ -46,8 +46,10 @@ def test_parse_returns_intent_category_and_entities(rasa_server):
 
 def test_complaint_end_to_end(say, shared_db):
     sender = "complaint-1"
-    turn = say("Rác ở kiệt 12 Nguyễn Huệ phường Phú Hội 3 ngày nay không ai thu gom, hôi quá",
-               sender=sender)
+    turn = say(
+        "Rác ở kiệt 12 Nguyễn Huệ phường Phú Hội 3 ngày nay không ai thu gom, hôi quá",
+        sender=sender,
+    )
     assert "ảnh" in turn.replies[-1]
     assert "đọc lại" in say("không", sender=sender).replies[-1]
     done = say("đúng rồi", sender=sender)
@@ -74,8 +76,15 @@ def test_registration_reprompts_and_refuses_duplicate(say, shared_db):
         assert expected in " ".join(turn.replies), (text, turn.replies)
     done = say("đúng", sender=sender)
     assert done.case_code and _count(shared_db, Registration, cccd="046087009988") == 1
-    for text in ("đăng ký hỗ trợ", "Lê Văn Tâm", "046087009988", "01/02/1987", "0905777999",
-                 "8 kiệt 3 Chi Lăng", "không"):
+    for text in (
+        "đăng ký hỗ trợ",
+        "Lê Văn Tâm",
+        "046087009988",
+        "01/02/1987",
+        "0905777999",
+        "8 kiệt 3 Chi Lăng",
+        "không",
+    ):
         say(text, sender="reg-2")
     again = say("đúng", sender="reg-2")
     assert "đã được đăng ký" in again.replies[-1]

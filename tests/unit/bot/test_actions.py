@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import AllSlotsReset, SlotSet
+from rasa_sdk.events import AllSlotsReset, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
@@ -63,11 +63,7 @@ def test_start_complaint_prefills_category_description_and_place():
     events = a.ActionStartComplaint().run(
         dispatcher,
         tracker(
-            "rác ở kiệt 12 Nguyễn Huệ không ai thu gom",
-            entities=[
-                {"entity": "alley", "value": "kiệt 12"},
-                {"entity": "street", "value": "Nguyễn Huệ"},
-            ],
+            "rác ở kiệt 12 nguyen hue phuong phu hoi không ai thu gom",
             selector=selector,
             sender="sms:+84905123456",
         ),
@@ -75,7 +71,9 @@ def test_start_complaint_prefills_category_description_and_place():
     )
     assert events[0] == AllSlotsReset()
     assert SlotSet("category", "environment") in events
-    assert SlotSet("location", "kiệt 12, Nguyễn Huệ") in events
+    # Places are read from the text itself, with their proper spelling.
+    assert SlotSet("location", "kiệt 12, Nguyễn Huệ, phường Phú Hội") in events
+    assert SlotSet("ward", "Phú Hội") in events
     assert SlotSet("photo", "-") in events  # SMS cannot send a photo
 
 
@@ -146,11 +144,12 @@ def test_emergency_opens_urgent_case_and_hands_off(runtime):
 
 def test_two_fallbacks_in_a_row_hand_off(runtime):
     miss = {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    fallback = {"event": "action", "name": "action_fallback"}
     once = CollectingDispatcher()
-    a.ActionFallback().run(once, tracker(events=[miss]), {})
-    assert responses(once) == ["utter_default"]
+    events = a.ActionFallback().run(once, tracker(events=[miss]), {})
+    assert responses(once) == ["utter_default"] and events == [UserUtteranceReverted()]
     twice = CollectingDispatcher()
-    a.ActionFallback().run(twice, tracker(events=[miss, miss]), {})
+    a.ActionFallback().run(twice, tracker(events=[miss, fallback, miss]), {})
     assert responses(twice) == ["utter_handoff"]
 
 
