@@ -16,12 +16,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/hotline run
 
-# Lint and types, then the unit tier (SQLite), then the integration tier (PostgreSQL, Redis,
-# real worker processes).
+# Lint and types, then the unit tier (SQLite), the integration tier (PostgreSQL, Redis, real
+# worker processes) and the Rasa tier (a real Rasa server in its own environment).
 test: $(STAMP)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest tests/unit -q
 	$(BIN)/python -m pytest tests/integration -q -m integration
+	$(MAKE) --no-print-directory test-rasa
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.dialogue import DialogueEngine, Turn, begin_turn
+from bot.flows import MAX_DESCRIPTION
 from bot.nlu.engine import EmbeddedNLU, NluBackend, RasaNLU
 from bot.responses import Responses
 from intake.config import Settings
-from intake.models import Channel, ConversationState
+from intake.models import Channel, Conversation, ConversationState
 from intake.services.cases import CaseSettings
 from intake.services.conversations import record_outbound
 
@@ -68,10 +69,12 @@ class RasaDialogue:
         if turn.duplicate or turn.handed_off:
             return turn
         if not (text or "").strip() and not attachments:
-            reply = self.responses.render("utter_empty")
-            turn.replies.append(reply)
-            record_outbound(session, conversation, reply, now)
-            return turn
+            return self._local_reply(session, conversation, turn, now, "utter_empty")
+        if len(text) > MAX_DESCRIPTION:
+            self._local_reply(
+                session, conversation, turn, now, "utter_too_long", limit=MAX_DESCRIPTION
+            )
+            text = text[:MAX_DESCRIPTION]
         # The actions find the conversation by this sender id; commit first so they see it.
         session.commit()
         payload: dict[str, Any] = {
@@ -95,6 +98,21 @@ class RasaDialogue:
             custom = message.get("custom") or {}
             turn.case_code = custom.get("case_code", turn.case_code)
         turn.handed_off = conversation.state != ConversationState.BOT
+        return turn
+
+    def _local_reply(
+        self,
+        session: Session,
+        conversation: Conversation,
+        turn: Turn,
+        now: datetime,
+        response: str,
+        **values: Any,
+    ) -> Turn:
+        """Answers that need no understanding, given the same way as the embedded engine."""
+        reply = self.responses.render(response, **values)
+        turn.replies.append(reply)
+        record_outbound(session, conversation, reply, now)
         return turn
 
 

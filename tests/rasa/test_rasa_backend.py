@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 
 import pytest
@@ -109,3 +110,15 @@ def test_request_agent_hands_off(say, shared_db):
     turn = say("cho tôi gặp tổng đài viên", sender="human")
     assert turn.handed_off and "tổng đài viên" in turn.replies[-1]
     assert _count(shared_db, Conversation, state=ConversationState.WAITING_AGENT) >= 1
+
+
+def test_bad_input_never_breaks_the_conversation(say):
+    assert "chưa nhận được nội dung" in say("   ", sender="bad-1").replies[-1]
+    assert say("😡😡😡", sender="bad-2").replies
+    long_turn = say("Rác thải ở kiệt 9 Hùng Vương " + "rất bẩn " * 1250, sender="bad-3")
+    assert "4000 ký tự" in long_turn.replies[0] and len(long_turn.replies) >= 2
+    nfd = say(
+        unicodedata.normalize("NFD", "Mất nước 3 ngày rồi ở kiệt 4 Lê Lợi phường Vĩnh Ninh"),
+        sender="bad-4",
+    )
+    assert "ảnh" in nfd.replies[-1] or "đọc lại" in nfd.replies[-1]
