@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 from intake.db import make_engine, make_session_factory, unit_of_work
 from intake.migrate import upgrade
@@ -58,21 +59,7 @@ def run(url: str, cases: int, threads: int) -> dict[str, object]:
             ]
 
         def open_one(i: int) -> float:
-            started = time.perf_counter()
-            with unit_of_work(factory) as s:
-                open_case(
-                    s,
-                    NewCase(
-                        channel=Channel.SMS,
-                        description=f"Phản ánh thử số {i}: rác tồn đọng ở kiệt {i % 90}",
-                        category_code=CATEGORIES[i % len(CATEGORIES)],
-                        ward_code=WARDS[i % len(WARDS)],
-                        reporter_contact_id=contact_ids[i % len(contact_ids)],
-                    ),
-                    now=datetime.now(UTC),
-                    actor=CITIZEN,
-                )
-            return time.perf_counter() - started
+            return timed_case(factory, i, contact_ids)
 
         def measure(n_threads: int, offset: int) -> dict[str, float]:
             started = time.perf_counter()
@@ -128,28 +115,31 @@ def run(url: str, cases: int, threads: int) -> dict[str, object]:
         admin.dispose()
 
 
+def timed_case(factory: sessionmaker[Session], i: int, contact_ids: list[int]) -> float:
+    """Open case number `i` in its own committed unit of work; return how long it took."""
+    started = time.perf_counter()
+    with unit_of_work(factory) as s:
+        open_case(
+            s,
+            NewCase(
+                channel=Channel.SMS,
+                description=f"Phản ánh thử số {i}: rác tồn đọng ở kiệt {i % 90}",
+                category_code=CATEGORIES[i % len(CATEGORIES)],
+                ward_code=WARDS[i % len(WARDS)],
+                reporter_contact_id=contact_ids[i % len(contact_ids)],
+            ),
+            now=datetime.now(UTC),
+            actor=CITIZEN,
+        )
+    return time.perf_counter() - started
+
+
 def _open_in_process(args: tuple[str, int, int, list[int]]) -> list[float]:
     """One worker process: its own engine, `count` cases, each in its own transaction."""
     url, start, count, contact_ids = args
     engine = make_engine(url, pool_size=1)
     factory = make_session_factory(engine)
-    latencies = []
-    for i in range(start, start + count):
-        started = time.perf_counter()
-        with unit_of_work(factory) as s:
-            open_case(
-                s,
-                NewCase(
-                    channel=Channel.SMS,
-                    description=f"Phản ánh thử số {i}",
-                    category_code=CATEGORIES[i % len(CATEGORIES)],
-                    ward_code=WARDS[i % len(WARDS)],
-                    reporter_contact_id=contact_ids[i % len(contact_ids)],
-                ),
-                now=datetime.now(UTC),
-                actor=CITIZEN,
-            )
-        latencies.append(time.perf_counter() - started)
+    latencies = [timed_case(factory, i, contact_ids) for i in range(start, start + count)]
     engine.dispose()
     return latencies
 

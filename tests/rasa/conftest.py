@@ -119,12 +119,59 @@ def shared_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     runtime.close()
 
 
+class RasaServer:
+    """`rasa run --enable-api` on 127.0.0.1, which a test may restart."""
+
+    def __init__(self, project: Path, port: int, log: Path) -> None:
+        self.project, self.port, self.log = project, port, log
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, **QUIET_RASA, "HOME": str(self.project.parent)}
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    *RASA_CMD,
+                    "run",
+                    "--enable-api",
+                    "-m",
+                    "models/hotline.tar.gz",
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "--endpoints",
+                    "endpoints.yml",
+                    "--credentials",
+                    "credentials.yml",
+                ],
+                cwd=self.project,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        _wait_http(f"{self.url}/status", self.proc, self.log, 300)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
 @pytest.fixture(scope="session")
-def rasa_server(rasa_project: Path, shared_db: Runtime) -> Iterator[str]:
-    """The action server (the application's environment) and `rasa run --enable-api`."""
-    action_port, rasa_port = _free_port(), _free_port()
+def rasa_service(rasa_project: Path, shared_db: Runtime) -> Iterator[RasaServer]:
+    """The action server (the application's environment) and the Rasa server. Trackers are
+    kept in a SQL tracker store, so conversations survive a restart of the Rasa server."""
+    action_port = _free_port()
     (rasa_project / "endpoints.yml").write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n', encoding="utf-8"
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "trackers.sqlite3"\n',
+        encoding="utf-8",
     )
     logs = rasa_project.parent
     app_env = {
@@ -149,33 +196,16 @@ def rasa_server(rasa_project: Path, shared_db: Runtime) -> Iterator[str]:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    rasa_env = {**os.environ, **QUIET_RASA, "HOME": str(logs)}
-    with (logs / "rasa.log").open("wb") as log:
-        server = subprocess.Popen(
-            [
-                *RASA_CMD,
-                "run",
-                "--enable-api",
-                "-m",
-                "models/hotline.tar.gz",
-                "-i",
-                "127.0.0.1",
-                "-p",
-                str(rasa_port),
-                "--endpoints",
-                "endpoints.yml",
-                "--credentials",
-                "credentials.yml",
-            ],
-            cwd=rasa_project,
-            env=rasa_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    server = RasaServer(rasa_project, _free_port(), logs / "rasa.log")
     try:
         _wait_http(f"http://127.0.0.1:{action_port}/health", actions, logs / "actions.log", 60)
-        _wait_http(f"http://127.0.0.1:{rasa_port}/status", server, logs / "rasa.log", 300)
-        yield f"http://127.0.0.1:{rasa_port}"
+        server.start()
+        yield server
     finally:
-        _stop(server)
+        server.stop()
         _stop(actions)
+
+
+@pytest.fixture(scope="session")
+def rasa_server(rasa_service: RasaServer) -> str:
+    return rasa_service.url

@@ -122,3 +122,12 @@ def test_bad_input_never_breaks_the_conversation(say):
         sender="bad-4",
     )
     assert "ảnh" in nfd.replies[-1] or "đọc lại" in nfd.replies[-1]
+
+
+def test_a_form_survives_a_restart_of_the_rasa_server(say, rasa_service):
+    sender = "restart-1"
+    say("đăng ký hỗ trợ", sender=sender)
+    assert "CCCD" in say("Trần Văn Bình", sender=sender).replies[-1]
+    rasa_service.restart()
+    # The tracker came back from the SQL store: the form still waits for the CCCD.
+    assert "Ngày sinh" in say("046090001357", sender=sender).replies[-1]
