@@ -475,10 +475,16 @@ def find_ward(session: Session, code_or_name: str | None) -> Ward | None:
         return None
     ward = session.scalar(select(Ward).where(Ward.code == code_or_name))
     if ward is None:
+        # "Phường Đúc" is itself a ward's name: try the words as given before dropping a
+        # "phường"/"xã" prefix.
         folded = fold_accents(code_or_name)
+        candidates = [folded]
         for prefix in ("phuong ", "xa ", "p. ", "p "):
-            folded = folded.removeprefix(prefix)
-        ward = session.scalar(select(Ward).where(Ward.name_folded == folded))
+            if folded.startswith(prefix):
+                candidates.append(folded.removeprefix(prefix))
+        ward = session.scalars(
+            select(Ward).where(Ward.name_folded.in_(candidates)).order_by(Ward.id)
+        ).first()
     if ward is None:
         raise InvalidInput({"ward": msg.ERR_WARD_UNKNOWN.format(ward=code_or_name)})
     return ward

@@ -54,6 +54,9 @@ def test_ward_matched_without_diacritics_and_ward_categories_go_to_the_ward(make
     case = make_case(category_code="urban_order", ward_code="Phuong Vy Da")
     assert case.ward.name == "Vỹ Dạ"
     assert case.agency.code == "ubnd-vy-da"
+    # A ward whose very name starts with "Phường".
+    assert make_case(ward_code="Phuong Duc").ward.name == "Phường Đúc"
+    assert make_case(ward_code="phường Phường Đúc").ward.name == "Phường Đúc"
 
 
 def test_unknown_category_refused_and_nothing_written(seeded, now):
