@@ -1,4 +1,4 @@
-"""The Flask application factory: console, webhooks, public pages. Only `/healthz` so far."""
+"""The Flask application factory: console, webhooks, web chat, public pages."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, jsonify
 from sqlalchemy import text
 
+from intake.channels.webhooks import bp as channels_bp
 from intake.migrate import is_up_to_date
 from intake.runtime import Runtime
 
@@ -26,6 +27,7 @@ def create_app(runtime: Runtime, overrides: dict[str, Any] | None = None) -> Fla
     if overrides:
         app.config.update(overrides)
     app.extensions["hotline.runtime"] = runtime
+    app.register_blueprint(channels_bp)
 
     @app.get("/healthz")
     def healthz() -> Any:

@@ -64,8 +64,12 @@ class DialogueEngine:
         provider_message_id: str | None = None,
         attachments: list[str] | None = None,
         display_name: str | None = None,
+        coordinates: tuple[float, float] | None = None,
     ) -> Turn:
-        """Take one message from a resident and answer it (the caller commits)."""
+        """Take one message from a resident and answer it (the caller commits).
+
+        `coordinates` is a location the resident shared (Zalo, Messenger, Telegram): it answers
+        the complaint form's location question and is stored on the case."""
         conversation, turn = begin_turn(
             session,
             channel,
@@ -78,7 +82,8 @@ class DialogueEngine:
         if turn.duplicate or turn.handed_off:
             return turn
         state = _State.of(conversation)
-        _Run(self, session, conversation, state, turn, now).step(text or "", attachments or [])
+        run = _Run(self, session, conversation, state, turn, now)
+        run.step(text or "", attachments or [], coordinates)
         conversation.bot_state = state.dump(conversation.bot_state)
         for reply in turn.replies:
             record_outbound(session, conversation, reply, now)
@@ -172,7 +177,17 @@ class _Run:
     def say(self, response: str, **values: Any) -> None:
         self.turn.replies.append(self.engine.responses.render(response, **values))
 
-    def step(self, text: str, attachments: list[str]) -> None:
+    def step(
+        self, text: str, attachments: list[str], coordinates: tuple[float, float] | None = None
+    ) -> None:
+        if coordinates is not None:
+            self.shared_location(coordinates)
+            if not text.strip() and not attachments:
+                if self.state.form == "complaint" and self.state.requested == "location":
+                    self.next_complaint_slot()
+                else:
+                    self.say("utter_how_can_help")
+                return
         if not text.strip() and not attachments:
             self.say("utter_empty")
             return
@@ -202,6 +217,13 @@ class _Run:
             self.status(text, parse, code_only=True)
         else:
             self.route(intent, text, parse)
+
+    def shared_location(self, coordinates: tuple[float, float]) -> None:
+        latitude, longitude = coordinates
+        slots = self.state.slots
+        slots["latitude"], slots["longitude"] = latitude, longitude
+        if self.state.form == "complaint" and not slots.get("location"):
+            slots["location"] = f"vị trí đã gửi ({latitude:.5f}, {longitude:.5f})"
 
     def route(self, intent: str, text: str, parse: dict[str, Any]) -> None:
         if intent == FALLBACK_INTENT:

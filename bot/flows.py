@@ -177,6 +177,8 @@ def open_complaint(
             category_code=slots.get("category"),
             ward_code=slots.get("ward"),
             location_text=slots.get("location"),
+            latitude=slots.get("latitude"),
+            longitude=slots.get("longitude"),
             priority=priority,
             reporter_contact_id=contact_id,
             conversation_id=conversation_id,
@@ -185,7 +187,8 @@ def open_complaint(
         now=now,
         actor=CITIZEN,
         settings=settings,
-        notify=channel in {Channel.VOICE, Channel.SMS} and priority != Priority.EMERGENCY,
+        # The bot's own reply carries the code on every text channel; a call gets an SMS.
+        notify=channel == Channel.VOICE and priority != Priority.EMERGENCY,
     )
     for url in slots.get("photos") or []:
         case.attachments.append(Attachment(url=url, created_at=now))
@@ -312,7 +315,7 @@ def submit_registration(
                 now=now,
                 actor=CITIZEN,
                 settings=settings,
-                notify=channel in {Channel.VOICE, Channel.SMS},
+                notify=channel == Channel.VOICE,
             )
     except DuplicateRegistration as exc:
         return "utter_registration_duplicate", {"error": exc.message_vi}

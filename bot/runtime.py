@@ -56,6 +56,7 @@ class RasaDialogue:
         provider_message_id: str | None = None,
         attachments: list[str] | None = None,
         display_name: str | None = None,
+        coordinates: tuple[float, float] | None = None,
     ) -> Turn:
         conversation, turn = begin_turn(
             session,
@@ -80,7 +81,11 @@ class RasaDialogue:
         payload: dict[str, Any] = {
             "sender": f"{channel.value}:{sender_id}",
             "message": text or "",
-            "metadata": {"conversation_id": conversation.id, "attachments": attachments or []},
+            "metadata": {
+                "conversation_id": conversation.id,
+                "attachments": attachments or [],
+                "coordinates": list(coordinates) if coordinates else None,
+            },
         }
         request = urllib.request.Request(  # noqa: S310 - the configured Rasa URL
             f"{self.url}/webhooks/rest/webhook",

@@ -88,6 +88,10 @@ class Settings:
     messenger_page_token: str = ""
     telegram_bot_token: str = ""
     telegram_secret_token: str = ""
+    twilio_api_base_url: str = "https://api.twilio.com"
+    zalo_api_base_url: str = "https://openapi.zalo.me"
+    messenger_api_base_url: str = "https://graph.facebook.com"
+    telegram_api_base_url: str = "https://api.telegram.org"
     secret_key: str = ""
     public_base_url: str = "http://127.0.0.1:5000"
     http_host: str = "127.0.0.1"
@@ -132,6 +136,10 @@ _ENV: dict[str, str] = {
     "MESSENGER_PAGE_TOKEN": "messenger_page_token",
     "TELEGRAM_BOT_TOKEN": "telegram_bot_token",
     "TELEGRAM_SECRET_TOKEN": "telegram_secret_token",
+    "TWILIO_API_BASE_URL": "twilio_api_base_url",
+    "ZALO_API_BASE_URL": "zalo_api_base_url",
+    "MESSENGER_API_BASE_URL": "messenger_api_base_url",
+    "TELEGRAM_API_BASE_URL": "telegram_api_base_url",
     "SECRET_KEY": "secret_key",
     "PUBLIC_BASE_URL": "public_base_url",
     "HOTLINE_HTTP_HOST": "http_host",

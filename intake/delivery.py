@@ -22,7 +22,12 @@ log = logging.getLogger(__name__)
 
 
 class DeliveryError(Exception):
-    """The provider refused or could not be reached; the message stays queued for a retry."""
+    """The provider refused or could not be reached. The message stays queued for a retry
+    unless the refusal is `permanent` (a retry cannot succeed: a blocked user, a bad number)."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 Sender = Callable[[Session, OutboxMessage, datetime], str | None]
@@ -65,10 +70,11 @@ def deliver_one(
         try:
             provider_id = sender(session, message, now)
         except DeliveryError as exc:
-            outbox.record_failure(message, now, str(exc))
+            outbox.record_failure(message, now, str(exc), permanent=exc.permanent)
         else:
             outbox.record_sent(message, now, provider_id)
-    log.info(
+    log.log(
+        logging.INFO if message.status != OutboxStatus.FAILED else logging.ERROR,
         "outbox %s to %s via %s: %s (attempt %d)",
         message.id,
         masked(message.recipient),
@@ -83,9 +89,3 @@ def deliver_one(
 def pending_count(session: Session) -> int:
     stmt = select(func.count()).where(OutboxMessage.status == OutboxStatus.PENDING)
     return int(session.scalar(stmt) or 0)
-
-
-def default_senders() -> dict[Channel, Sender]:
-    """Senders that need no provider account. The channel adapters add SMS, Zalo, Messenger
-    and Telegram senders when their credentials are configured."""
-    return {Channel.WEB: web_chat_sender}

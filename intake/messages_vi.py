@@ -67,3 +67,12 @@ ERR_USERNAME_CHARS = "Tên đăng nhập chỉ gồm chữ, số, dấu chấm, 
 ERR_USERNAME_TAKEN = "Tên đăng nhập “{username}” đã có người dùng."
 ERR_PASSWORD_SHORT = "Mật khẩu cần ít nhất 10 ký tự."  # noqa: S105 - a message, not a password
 ERR_OFFICER_NEEDS_AGENCY = "Cán bộ đơn vị cần được gắn với một đơn vị (--agency)."
+
+# Channels: when a call could not reach the IVR, and messages from the webhooks.
+VOICEMAIL_DESCRIPTION = "Tin nhắn thoại để lại qua tổng đài (chờ chuyển thành văn bản)."
+VOICE_FALLBACK = (
+    "Tổng đài tiếp nhận phản ánh thành phố Huế xin chào. Hiện chưa có điện thoại viên rảnh. "
+    "Xin quý vị để lại lời nhắn sau tiếng bíp, nói rõ sự việc và địa chỉ, rồi bấm phím thăng. "
+    "Mã phản ánh sẽ được gửi cho quý vị bằng tin nhắn."
+)
+VOICE_THANKS = "Cảm ơn quý vị. Tổng đài đã nhận lời nhắn và sẽ gửi mã phản ánh qua tin nhắn."

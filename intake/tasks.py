@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from intake.channels.senders import configured_senders
 from intake.clock import utcnow
 from intake.db import unit_of_work
-from intake.delivery import default_senders, deliver_one
+from intake.delivery import deliver_one
 from intake.models import CaseKind, Channel, Priority
 from intake.runtime import get_runtime
 from intake.services import outbox
@@ -66,7 +67,7 @@ def sweep_sla_task() -> dict[str, list[str]]:
 def dispatch_outbox_task(limit: int = 100) -> int:
     """Send every due notification, each in its own transaction so one failure stops none."""
     runtime = get_runtime()
-    senders = default_senders()
+    senders = configured_senders(runtime.settings)
     with unit_of_work(runtime.sessions) as session:
         due = outbox.due_ids(session, utcnow(), limit)
     sent = 0

@@ -18,6 +18,7 @@ from intake.pii import PiiMaskingFilter
 
 SLA_SWEEP_SECONDS = 60.0
 OUTBOX_SECONDS = 30.0
+INBOX_SECONDS = 30.0
 
 
 def broker_options(settings: Settings) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def broker_options(settings: Settings) -> dict[str, Any]:
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("hotline", include=["intake.tasks"])
+    app = Celery("hotline", include=["intake.tasks", "intake.channels.tasks"])
     app.conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -59,9 +60,18 @@ def make_celery(settings: Settings) -> Celery:
         task_eager_propagates=True,
         broker_connection_retry_on_startup=True,
         result_expires=3600,
+        # A webhook publishing while the broker is down must answer quickly: the delivery is
+        # already stored and the inbox sweep queues it again.
+        task_publish_retry_policy={
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
         beat_schedule={
             "sla-sweep": {"task": "intake.sweep_sla", "schedule": SLA_SWEEP_SECONDS},
             "outbox-dispatch": {"task": "intake.dispatch_outbox", "schedule": OUTBOX_SECONDS},
+            "inbox-requeue": {"task": "channels.requeue_inbound", "schedule": INBOX_SECONDS},
         },
         **broker_options(settings),
     )

@@ -20,6 +20,7 @@ from intake.models.contacts import (
     Direction,
     Message,
 )
+from intake.models.inbound import DeliveryStatus, InboundDelivery
 from intake.models.outbox import OutboxMessage, OutboxStatus
 from intake.models.reference import Agency, AgencyKind, Category, RoutingRule, Ward
 from intake.models.registrations import (
@@ -50,8 +51,10 @@ __all__ = [
     "ContactIdentity",
     "Conversation",
     "ConversationState",
+    "DeliveryStatus",
     "Direction",
     "HouseholdMember",
+    "InboundDelivery",
     "Message",
     "OutboxMessage",
     "OutboxStatus",

@@ -100,11 +100,14 @@ def record_sent(message: OutboxMessage, now: datetime, provider_message_id: str 
     message.last_error = None
 
 
-def record_failure(message: OutboxMessage, now: datetime, error: str) -> None:
-    """Count a failed try; back off exponentially, and give up after `max_attempts`."""
+def record_failure(
+    message: OutboxMessage, now: datetime, error: str, *, permanent: bool = False
+) -> None:
+    """Count a failed try; back off exponentially, and give up after `max_attempts` (or at
+    once when the provider refused for good)."""
     message.attempts += 1
     message.last_error = error[:2000]
-    if message.attempts >= message.max_attempts:
+    if permanent or message.attempts >= message.max_attempts:
         message.status = OutboxStatus.FAILED
         return
     delay = min(BASE_DELAY * (2 ** (message.attempts - 1)), MAX_DELAY)

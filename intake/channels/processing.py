@@ -1,0 +1,197 @@
+"""Answering stored deliveries: the bot runs in a worker, never in the webhook.
+
+One transaction per resident's batch: the bot's turn, its case or registration, the replies
+queued in the outbox and the delivery marked done commit together or not at all. A worker killed
+halfway leaves the delivery pending, and whichever worker takes it next answers it exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.runtime import make_dialogue
+from intake.channels.senders import configured_senders
+from intake.clock import utcnow
+from intake.db import unit_of_work
+from intake.delivery import Sender, deliver_one
+from intake.messages_vi import VOICEMAIL_DESCRIPTION
+from intake.models import (
+    CaseKind,
+    Channel,
+    DeliveryStatus,
+    InboundDelivery,
+    OutboxMessage,
+    OutboxStatus,
+)
+from intake.runtime import Runtime
+from intake.services import inbox, outbox
+from intake.services.cases import CITIZEN, NewCase, open_case
+from intake.services.conversations import hand_off, open_conversation, record_inbound
+
+log = logging.getLogger(__name__)
+
+
+class Processor:
+    """The bot and the senders of one worker process, built once."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        senders: Mapping[Channel, Sender] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.runtime = runtime
+        self.dialogue = make_dialogue(runtime.settings)
+        self.senders = (
+            dict(senders) if senders is not None else configured_senders(runtime.settings)
+        )
+        self.clock = clock
+
+    def process(self, delivery_id: int) -> list[int]:
+        """Answer this delivery (and any earlier one of the same resident still waiting).
+
+        Returns the ids of the outbox messages it queued, for sending straight away."""
+        with unit_of_work(self.runtime.sessions) as session:
+            first = inbox.get(session, delivery_id)
+            if first is None or first.status != DeliveryStatus.PENDING:
+                return []
+            inbox.lock_sender(session, first.channel, first.sender_id)
+            queued: list[int] = []
+            for delivery in inbox.pending_for_sender(
+                session, first.channel, first.sender_id, delivery_id
+            ):
+                queued.extend(self._answer(session, delivery, self.clock()))
+        return queued
+
+    def _answer(self, session: Session, delivery: InboundDelivery, now: datetime) -> list[int]:
+        if delivery.channel == Channel.VOICE:
+            return self._voicemail(session, delivery, now)
+        coordinates = None
+        if delivery.latitude is not None and delivery.longitude is not None:
+            coordinates = (delivery.latitude, delivery.longitude)
+        turn = self.dialogue.handle(
+            session,
+            delivery.channel,
+            delivery.sender_id,
+            delivery.text,
+            now,
+            provider_message_id=delivery.provider_message_id,
+            attachments=list(delivery.attachments or []),
+            display_name=delivery.display_name,
+            coordinates=coordinates,
+        )
+        # Web chat replies are already in the conversation the widget reads.
+        if delivery.channel != Channel.WEB and not turn.duplicate:
+            for index, reply in enumerate(turn.replies):
+                outbox.enqueue(
+                    session,
+                    key=f"reply:{delivery.id}:{index}",
+                    channel=delivery.channel,
+                    recipient=delivery.sender_id,
+                    body=reply,
+                    now=now,
+                    conversation_id=turn.conversation_id,
+                )
+        inbox.mark_done(delivery, now, turn.conversation_id)
+        return _due_for_conversation(session, turn.conversation_id, now)
+
+    def _voicemail(self, session: Session, delivery: InboundDelivery, now: datetime) -> list[int]:
+        """A voicemail left when the call could not reach the IVR becomes a case to transcribe."""
+        conversation = open_conversation(session, Channel.VOICE, delivery.sender_id, now)
+        record_inbound(
+            session,
+            conversation,
+            "",
+            now,
+            provider_message_id=delivery.provider_message_id,
+            raw=delivery.raw,
+        )
+        recording = delivery.attachments[0] if delivery.attachments else None
+        open_case(
+            session,
+            NewCase(
+                channel=Channel.VOICE,
+                kind=CaseKind.COMPLAINT,
+                description=VOICEMAIL_DESCRIPTION,
+                recording_path=recording,
+                reporter_contact_id=conversation.contact_id,
+                conversation_id=conversation.id,
+                intake_key=f"voice:{delivery.provider_message_id}",
+            ),
+            now=now,
+            actor=CITIZEN,
+            settings=self.runtime.case_settings,
+        )
+        inbox.mark_done(delivery, now, conversation.id)
+        return _due_for_conversation(session, conversation.id, now)
+
+    def fail(self, delivery_id: int, error: str) -> None:
+        """Count a failed attempt; after the last one an agent gets the conversation."""
+        now = self.clock()
+        with unit_of_work(self.runtime.sessions) as session:
+            last = inbox.record_failure(session, delivery_id, now, error)
+            delivery = inbox.get(session, delivery_id)
+        if not last or delivery is None:
+            return
+        log.error("delivery %s failed for good, handing it to an agent: %s", delivery_id, error)
+        with unit_of_work(self.runtime.sessions) as session:
+            conversation = open_conversation(
+                session, delivery.channel, delivery.sender_id, now, display_name=None
+            )
+            record_inbound(
+                session,
+                conversation,
+                delivery.text,
+                now,
+                provider_message_id=delivery.provider_message_id,
+            )
+            hand_off(session, conversation, now, "processing_failed")
+
+    def send(self, outbox_ids: list[int]) -> None:
+        """Send freshly queued replies now; whatever fails stays in the outbox for the sweep."""
+        for message_id in outbox_ids:
+            try:
+                with unit_of_work(self.runtime.sessions) as session:
+                    deliver_one(session, message_id, self.clock(), self.senders)
+            except Exception:
+                log.exception("outbox %s: sending failed, the outbox sweep will retry", message_id)
+
+
+def _due_for_conversation(
+    session: Session, conversation_id: int | None, now: datetime
+) -> list[int]:
+    """Every reply or notification for this conversation that is waiting to go out."""
+    if conversation_id is None:
+        return []
+    stmt = select(OutboxMessage.id).where(
+        OutboxMessage.conversation_id == conversation_id,
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.next_attempt_at <= now,
+    )
+    return list(session.scalars(stmt.order_by(OutboxMessage.id)))
+
+
+_lock = threading.Lock()
+_processor: Processor | None = None
+
+
+def get_processor(runtime: Runtime) -> Processor:
+    global _processor
+    with _lock:
+        if _processor is None or _processor.runtime is not runtime:
+            _processor = Processor(runtime)
+        return _processor
+
+
+def reset_processor() -> None:
+    """Forget this process's processor (tests that switch runtimes)."""
+    global _processor
+    with _lock:
+        _processor = None

@@ -1,0 +1,70 @@
+"""Celery tasks of the channels: answer a delivery, re-queue the forgotten ones."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Task
+from celery.signals import worker_ready
+
+from intake.channels.processing import get_processor
+from intake.clock import utcnow
+from intake.db import unit_of_work
+from intake.runtime import get_runtime
+from intake.services import inbox
+from intake.worker import celery_app
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS = (2, 10, 30, 60)
+
+
+@celery_app.task(name="channels.process_inbound", bind=True, acks_late=True, max_retries=None)
+def process_inbound_task(self: Task, delivery_id: int) -> int:
+    """Run the bot on one stored delivery and send its replies; returns how many were queued."""
+    processor = get_processor(get_runtime())
+    try:
+        queued = processor.process(delivery_id)
+    except Exception as exc:
+        log.exception("delivery %s: processing failed", delivery_id)
+        processor.fail(delivery_id, f"{type(exc).__name__}: {exc}")
+        retries = int(self.request.retries or 0)
+        if retries + 1 >= inbox.MAX_ATTEMPTS:
+            return 0
+        raise self.retry(countdown=RETRY_DELAYS[min(retries, len(RETRY_DELAYS) - 1)]) from exc
+    processor.send(queued)
+    return len(queued)
+
+
+@celery_app.task(name="channels.requeue_inbound")
+def requeue_inbound_task() -> int:
+    """Queue again every delivery that has waited too long (run by beat)."""
+    runtime = get_runtime()
+    with unit_of_work(runtime.sessions) as session:
+        ids = inbox.stale_ids(session, utcnow())
+    for delivery_id in ids:
+        process_inbound_task.delay(delivery_id)
+    if ids:
+        log.warning("re-queued %d waiting deliveries", len(ids))
+    return len(ids)
+
+
+def requeue_all_pending() -> int:
+    """A worker starting up queues whatever was left unanswered (a crash, a broker outage)."""
+    runtime = get_runtime()
+    with unit_of_work(runtime.sessions) as session:
+        ids = inbox.pending_ids(session)
+    for delivery_id in ids:
+        process_inbound_task.delay(delivery_id)
+    if ids:
+        log.warning("worker start: re-queued %d unanswered deliveries", len(ids))
+    return len(ids)
+
+
+@worker_ready.connect(weak=False)
+def _on_worker_ready(**_: Any) -> None:
+    try:
+        requeue_all_pending()
+    except Exception:
+        log.exception("could not re-queue unanswered deliveries at start-up")

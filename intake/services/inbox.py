@@ -1,0 +1,160 @@
+"""The inbox: what providers delivered, stored first and answered later.
+
+`accept` writes a delivery in the webhook's transaction, before the provider hears back, so a
+crash after the acknowledgement loses nothing. The provider's message id is unique per channel:
+a repeated delivery is acknowledged and has no second effect. A worker takes deliveries one
+resident at a time, oldest first (`lock_sender`, `pending_for_sender`); a sweep re-queues any
+delivery that waited too long (a crashed worker, a broker outage).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from intake.models import Channel, DeliveryStatus, InboundDelivery
+
+MAX_ATTEMPTS = 5
+STALE_AFTER = timedelta(seconds=60)
+
+
+@dataclass
+class Inbound:
+    """One message a resident sent, as a channel adapter parsed it."""
+
+    channel: Channel
+    provider_message_id: str
+    sender_id: str
+    text: str = ""
+    attachments: list[str] = field(default_factory=list)
+    latitude: float | None = None
+    longitude: float | None = None
+    display_name: str | None = None
+    raw: dict[str, Any] | None = None
+
+    def values(self, now: datetime) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "provider_message_id": self.provider_message_id[:128],
+            "sender_id": self.sender_id[:64],
+            "display_name": (self.display_name or None) and self.display_name[:200],
+            "text": self.text,
+            "attachments": list(self.attachments),
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "raw": self.raw,
+            "status": DeliveryStatus.PENDING,
+            "attempts": 0,
+            "received_at": now,
+            "queued_at": now,
+        }
+
+
+def accept(session: Session, item: Inbound, now: datetime) -> int | None:
+    """Store a delivery; its id, or None when the provider already delivered it."""
+    table = InboundDelivery.__table__
+    assert isinstance(table, Table)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(table)
+        .values(**item.values(now))
+        .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
+        .returning(table.c.id)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def get(session: Session, delivery_id: int) -> InboundDelivery | None:
+    return session.get(InboundDelivery, delivery_id)
+
+
+def lock_sender(session: Session, channel: Channel, sender_id: str) -> None:
+    """Serialise work on one resident's messages until the transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: the write lock taken at BEGIN
+    already serialises every writer.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = zlib.crc32(f"{channel.value}:{sender_id}".encode()) - 2**31
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def pending_for_sender(
+    session: Session, channel: Channel, sender_id: str, up_to_id: int
+) -> list[InboundDelivery]:
+    """This resident's unanswered deliveries up to `up_to_id`, oldest first, locked."""
+    stmt = (
+        select(InboundDelivery)
+        .where(
+            InboundDelivery.channel == channel,
+            InboundDelivery.sender_id == sender_id,
+            InboundDelivery.status == DeliveryStatus.PENDING,
+            InboundDelivery.id <= up_to_id,
+        )
+        .order_by(InboundDelivery.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return list(session.scalars(stmt))
+
+
+def mark_done(delivery: InboundDelivery, now: datetime, conversation_id: int | None) -> None:
+    delivery.status = DeliveryStatus.DONE
+    delivery.processed_at = now
+    delivery.conversation_id = conversation_id
+    delivery.attempts += 1
+    delivery.last_error = None
+
+
+def record_failure(session: Session, delivery_id: int, now: datetime, error: str) -> bool:
+    """Count a failed attempt (in a fresh transaction); True when it was the last one."""
+    delivery = session.get(InboundDelivery, delivery_id)
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        return False
+    delivery.attempts += 1
+    delivery.last_error = error[:2000]
+    delivery.queued_at = now
+    if delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = DeliveryStatus.FAILED
+        return True
+    return False
+
+
+def stale_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
+    """Pending deliveries queued longer ago than STALE_AFTER; their queue time is reset."""
+    ids = list(
+        session.scalars(
+            select(InboundDelivery.id)
+            .where(
+                InboundDelivery.status == DeliveryStatus.PENDING,
+                InboundDelivery.queued_at <= now - STALE_AFTER,
+            )
+            .order_by(InboundDelivery.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        session.execute(
+            update(InboundDelivery).where(InboundDelivery.id.in_(ids)).values(queued_at=now)
+        )
+    return ids
+
+
+def pending_ids(session: Session, limit: int = 500) -> list[int]:
+    """Every unanswered delivery, oldest first (a worker starting up re-queues them)."""
+    return list(
+        session.scalars(
+            select(InboundDelivery.id)
+            .where(InboundDelivery.status == DeliveryStatus.PENDING)
+            .order_by(InboundDelivery.id)
+            .limit(limit)
+        )
+    )
