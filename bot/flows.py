@@ -112,8 +112,17 @@ def is_cancel(text: str) -> bool:
     return folded_words(text) in _CANCEL_WORDS
 
 
+_NO_LEADS = {"khong", "ko", "k", "kg", "khg", "hong", "chua", "no"}
+_DECLINE_FILLERS = {"co", "anh", "hinh", "gui", "can", "chup", "duoc", "a", "nha", "nhe", "roi"}
+
+
 def declines(text: str) -> bool:
-    return folded_words(text) in _NO_WORDS
+    """ "không", and also "không có ảnh", "chưa chụp được hình ạ"."""
+    words = folded_words(text)
+    if words in _NO_WORDS:
+        return True
+    first, *rest = words.split() or [""]
+    return first in _NO_LEADS and bool(rest) and set(rest) <= _DECLINE_FILLERS
 
 
 # Complaint ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ database number, so it never touches anything else on the server.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import requests
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -24,6 +26,7 @@ from intake.config import Settings
 from intake.db import make_engine, make_session_factory
 from intake.migrate import upgrade
 from intake.models import Base
+from tests.fakes import FakeProviders
 
 BASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -96,23 +99,45 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture
-def worker_env(pg_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
+def providers() -> Iterator[FakeProviders]:
+    """Twilio, Zalo, Graph and Telegram APIs, played by a local recording server."""
+    fake = FakeProviders().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def web_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def worker_env(
+    pg_url: str, redis_url: str, tmp_path: Path, providers: FakeProviders, web_port: int
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
     env.update(
         DATABASE_URL=pg_url,
         CELERY_BROKER_URL=redis_url,
         CELERY_RESULT_BACKEND=redis_url,
         HOTLINE_VAR_DIR=str(tmp_path / "var"),
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{web_port}",
+        **providers.environ(),
     )
     return env
 
 
-@pytest.fixture
-def celery_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A real Celery worker process consuming from Redis."""
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
+def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """A real Celery worker process consuming from Redis; returns once it is ready."""
+    with log_path.open("ab") as log:
+        start = log_path.stat().st_size
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -130,22 +155,76 @@ def celery_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[subpro
                 "--hostname",
                 f"test-{uuid.uuid4().hex[:6]}@%h",
             ],
-            env=worker_env,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
-    while b" ready." not in log_path.read_bytes():
+    while b" ready." not in log_path.read_bytes()[start:]:
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail("worker did not start:\n" + log_path.read_text(errors="replace"))
         time.sleep(0.2)
-    yield proc
-    proc.terminate()
+    return proc
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def celery_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    proc = start_worker(worker_env, tmp_path / "worker.log")
+    yield proc
+    stop_process(proc)
+
+
+@pytest.fixture
+def web_server(
+    clean_db: Engine, worker_env: dict[str, str], web_port: int, tmp_path: Path
+) -> Iterator[str]:
+    """The web app (webhooks, web chat, console) under gunicorn, as in production."""
+    log_path = tmp_path / "web.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                "2",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "4",
+                "--bind",
+                f"127.0.0.1:{web_port}",
+                "agents_console.wsgi:app",
+            ],
+            env=worker_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{web_port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("web server did not start:\n" + log_path.read_text(errors="replace"))
+        time.sleep(0.2)
+    yield url
+    stop_process(proc)
 
 
 @pytest.fixture

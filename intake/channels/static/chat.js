@@ -32,6 +32,7 @@
   };
   var TEXT = {
     sending: "đang gửi…",
+    typing: "Tổng đài đang trả lời…",
     sent: "đã gửi",
     retrying: "Chưa gửi được tin nhắn, đang thử gửi lại…",
     offline: "Mất kết nối với tổng đài, đang thử kết nối lại…",
@@ -60,6 +61,7 @@
   var scroller = document.getElementById("chat-scroller");
   var log = document.getElementById("chat-log");
   var typingNode = document.getElementById("chat-typing");
+  var typingStatus = document.getElementById("chat-typing-status");
   var form = document.getElementById("chat-form");
   var input = document.getElementById("chat-text");
   var errorNode = document.getElementById("chat-error");
@@ -312,34 +314,41 @@
     item.node.classList.toggle("msg--pending", state !== "sent");
   }
 
-  /* A message of the resident that came back from the server takes the place of its local
-   * bubble: the first one waiting with the same text, else the oldest acknowledged one. */
-  function bindLocal(message, node) {
+  /* A message of the resident that came back from the server is shown in place of its local
+   * bubble (the first one waiting with the same text, else the oldest acknowledged one): the
+   * bubble is updated, not replaced, so screen readers do not announce it twice. */
+  function bindLocal(message, kind) {
     var pools = [awaiting, outbox];
     for (var p = 0; p < pools.length; p++) {
       for (var i = 0; i < pools[p].length; i++) {
         var item = pools[p][i];
         if (!item.bound && item.text === message.text) {
-          return replaceLocal(pools[p], i, item, node);
+          return confirmLocal(pools[p], i, item, message, kind);
         }
       }
     }
     for (var j = 0; j < awaiting.length; j++) {
       if (!awaiting[j].bound) {
-        return replaceLocal(awaiting, j, awaiting[j], node);
+        return confirmLocal(awaiting, j, awaiting[j], message, kind);
       }
     }
     return false;
   }
 
-  function replaceLocal(pool, index, item, node) {
-    item.bound = true;
-    if (item.node && item.node.parentNode) {
-      item.node.parentNode.replaceChild(node, item.node);
-    } else {
-      insertServerNode(node);
+  function confirmLocal(pool, index, item, message, kind) {
+    if (!item.node || !item.node.parentNode) {
+      return false;
     }
-    item.node = node;
+    item.bound = true;
+    var node = item.node;
+    node.classList.remove("msg--local", "msg--pending");
+    node.removeAttribute("data-client-id");
+    node.setAttribute("data-id", String(message.id));
+    node.querySelector(".msg-meta").textContent = metaLine(kind, formatTime(message.at));
+    var body = node.querySelector(".msg-text");
+    if (body.textContent !== message.text) {
+      body.textContent = message.text;
+    }
     if (pool === awaiting) {
       pool.splice(index, 1);
     }
@@ -358,12 +367,13 @@
       seen[message.id] = true;
       lastId = Math.max(lastId, message.id);
       var kind = kindOf(message);
+      if (kind === "citizen" && bindLocal(message, kind)) {
+        return;
+      }
       var text = typeof message.text === "string" ? message.text : "";
       var node = bubble(kind, text, metaLine(kind, formatTime(message.at)));
       node.setAttribute("data-id", String(message.id));
-      if (kind !== "citizen" || !bindLocal(message, node)) {
-        insertServerNode(node);
-      }
+      insertServerNode(node);
     });
     if (stick) {
       scrollToBottom();
@@ -377,6 +387,7 @@
     }
     var stick = nearBottom();
     typingNode.hidden = !show;
+    typingStatus.textContent = show ? TEXT.typing : "";
     if (stick) {
       scrollToBottom();
     }
@@ -665,7 +676,7 @@
   // -- the input box ----------------------------------------------------------------------------
   function autosize() {
     input.style.height = "auto";
-    input.style.height = Math.min(input.scrollHeight + 2, Math.round(window.innerHeight * 0.4)) + "px";
+    input.style.height = Math.min(input.scrollHeight + 2, Math.round(window.innerHeight * 0.3)) + "px";
   }
 
   function updateLimit() {

@@ -39,6 +39,12 @@ def test_complaint_with_place_in_first_message(say, seeded):
     assert len(stored) == 6  # three messages in, three replies out
 
 
+def test_photo_declined_in_a_few_words(say, seeded):
+    say("Rác ở kiệt 12 Nguyễn Huệ phường Phú Hội 3 ngày nay không ai thu gom, hôi quá")
+    turn = say("không có ảnh ạ")
+    assert "Tổng đài xin đọc lại" in turn.replies[-1]
+
+
 def test_complaint_location_asked_and_photo_attached(say, seeded):
     turn = say("đèn đường hỏng cả tuần nay, tối thui rất nguy hiểm")
     assert "ở đâu" in turn.replies[-1]

@@ -1,0 +1,233 @@
+"""Every channel against the real stack: gunicorn serving the webhooks, PostgreSQL, Redis and a
+real Celery worker running the bot, with the providers' APIs played by a local server."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import time
+import uuid
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+from intake.models import Case, DeliveryStatus, InboundDelivery, Message
+from intake.seed import seed_demo
+from tests import fakes
+from tests.conftest import NOW
+from tests.integration.conftest import start_worker, stop_process
+
+pytestmark = pytest.mark.integration
+
+CODE = re.compile(r"HUE-\d{6}-\d{4}")
+COMPLAINT = "Rác thải đổ trộm đầy đầu kiệt 15 Nguyễn Trãi phường Tây Lộc mấy hôm nay bốc mùi"
+
+
+class Resident:
+    """One resident writing from one channel, the way its provider delivers the messages."""
+
+    def __init__(self, channel: str, url: str, providers: fakes.FakeProviders) -> None:
+        self.channel = channel
+        self.url = url
+        self.providers = providers
+        suffix = uuid.uuid4().int % 10**6
+        self.address = {
+            "sms": f"+84905{suffix:06d}",
+            "zalo": f"84362897462758{suffix:06d}",
+            "messenger": f"62000{suffix:06d}",
+            "telegram": str(5_000_000 + suffix),
+            "web": f"web-session-{suffix:06d}-abcdef",
+        }[channel]
+        self.last_id = ""
+
+    def post(self, body: str, message_id: str | None = None, *, sign: bool = True) -> Any:
+        mid = message_id or f"{self.channel}-{uuid.uuid4().hex[:12]}"
+        self.last_id = mid
+        if self.channel == "sms":
+            form = fakes.twilio_sms_form(self.address, body, mid)
+            target = f"{self.url}/webhooks/twilio/sms"
+            signature = fakes.twilio_signature(target, form) if sign else "bm9wZQ=="
+            return requests.post(target, data=form, headers={"X-Twilio-Signature": signature})
+        if self.channel == "zalo":
+            event = fakes.zalo_event(self.address, body, mid)
+            raw = json.dumps(event).encode()
+            signature = fakes.zalo_signature(raw, event["timestamp"]) if sign else "mac=00"
+            headers = {"X-ZEvent-Signature": signature, "Content-Type": "application/json"}
+            return requests.post(f"{self.url}/webhooks/zalo", data=raw, headers=headers)
+        if self.channel == "messenger":
+            raw = json.dumps(fakes.messenger_event(self.address, body, mid)).encode()
+            signature = fakes.messenger_signature(raw) if sign else "sha256=00"
+            headers = {"X-Hub-Signature-256": signature, "Content-Type": "application/json"}
+            return requests.post(f"{self.url}/webhooks/messenger", data=raw, headers=headers)
+        if self.channel == "telegram":
+            update_id = zlib.crc32(mid.encode())
+            update = fakes.telegram_update(int(self.address), body, update_id)
+            secret = fakes.TELEGRAM_SECRET if sign else "wrong"
+            headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+            return requests.post(f"{self.url}/webhooks/telegram", json=update, headers=headers)
+        payload = {"session": self.address, "id": re.sub(r"[^A-Za-z0-9_-]", "", mid), "text": body}
+        return requests.post(f"{self.url}/chat/api/messages", json=payload)
+
+    def replies(self) -> list[str]:
+        if self.channel == "web":
+            got = requests.get(f"{self.url}/chat/api/messages", params={"session": self.address})
+            return [m["text"] for m in got.json()["messages"] if m["direction"] == "outbound"]
+        return self.providers.to(self.channel, self.address)
+
+    def wait_replies(self, count: int, timeout: float = 60) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            texts = self.replies()
+            if len(texts) >= count:
+                return texts
+            time.sleep(0.1)
+        raise AssertionError(f"{self.channel}: wanted {count} replies, got {self.replies()}")
+
+    def say(self, body: str, message_id: str | None = None) -> list[str]:
+        """Send and wait for the bot's answer to this message."""
+        before = len(self.replies())
+        response = self.post(body, message_id)
+        assert response.status_code in (200, 202), response.text
+        return self.wait_replies(before + 1)[before:]
+
+
+@pytest.fixture
+def stack(clean_db: Engine, web_server: str, celery_worker: Any) -> tuple[str, Engine]:
+    with Session(clean_db) as session:
+        seed_demo(session, NOW)
+        session.commit()
+    return web_server, clean_db
+
+
+def count_rows(engine: Engine, model: Any) -> int:
+    with Session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+CHANNELS = ["sms", "zalo", "messenger", "telegram", "web"]
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_complaint_conversation_on_each_channel(stack, providers, channel):
+    url, engine = stack
+    resident = Resident(channel, url, providers)
+    answer = resident.say(COMPLAINT)
+    assert answer and all(CODE.search(a) is None for a in answer)
+    for _ in range(3):  # the bot may still ask for a photo, then for confirmation
+        if "ảnh" in answer[-1] and "đúng" not in answer[-1]:
+            answer = resident.say("không có ảnh")
+        elif "đúng" in answer[-1]:
+            answer = resident.say("đúng")
+        if any(CODE.search(a) for a in answer):
+            break
+    codes = CODE.findall(" ".join(answer))
+    assert codes, f"no case code reached the resident: {resident.replies()}"
+    with Session(engine) as session:
+        case = session.scalar(select(Case).where(Case.code == codes[0]))
+        assert case is not None and case.channel.value == channel
+        assert case.category.code == "environment"
+
+    # The provider delivers the last message again: acknowledged, nothing else happens.
+    replies_before = resident.replies()
+    deliveries = count_rows(engine, InboundDelivery)
+    again = resident.post("đúng", message_id=resident.last_id)
+    assert again.status_code in (200, 202)
+    time.sleep(1.5)
+    assert resident.replies() == replies_before
+    assert count_rows(engine, InboundDelivery) == deliveries
+    assert count_rows(engine, Case) == 1
+
+
+@pytest.mark.parametrize("channel", ["sms", "zalo", "messenger", "telegram"])
+def test_bad_signature_changes_nothing(stack, providers, channel):
+    url, engine = stack
+    resident = Resident(channel, url, providers)
+    response = resident.post("xin chào", sign=False)
+    assert response.status_code == 403
+    time.sleep(0.5)
+    assert count_rows(engine, InboundDelivery) == 0 and count_rows(engine, Message) == 0
+    assert providers.sent == []
+
+
+def test_duplicate_telegram_update_is_answered_once(stack, providers):
+    url, engine = stack
+    resident = Resident("telegram", url, providers)
+    update = fakes.telegram_update(int(resident.address), "xin chào", 777001)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": fakes.TELEGRAM_SECRET}
+    for _ in range(3):
+        assert requests.post(f"{url}/webhooks/telegram", json=update, headers=headers).ok
+    replies = resident.wait_replies(1)
+    time.sleep(1.5)
+    assert resident.replies() == replies
+    assert count_rows(engine, InboundDelivery) == 1
+
+
+def _advisory_key(channel: str, sender: str) -> int:
+    return zlib.crc32(f"{channel}:{sender}".encode()) - 2**31
+
+
+def test_worker_killed_mid_processing_loses_nothing(
+    clean_db, web_server, worker_env, providers, tmp_path, pg_url
+):
+    """The worker is stopped dead while it holds the message inside its transaction: after a
+    restart the message is answered, and the resident gets exactly one reply."""
+    with Session(clean_db) as session:
+        seed_demo(session, NOW)
+        session.commit()
+    log_path = tmp_path / "worker.log"
+    worker = start_worker(worker_env, log_path)
+    resident = Resident("sms", web_server, providers)
+    # Hold the lock the worker takes for this resident, so it stops halfway through.
+    blocker = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with blocker.connect() as lock_conn:
+        lock_conn.execute(
+            text("SELECT pg_advisory_lock(:k)"), {"k": _advisory_key("sms", resident.address)}
+        )
+        assert resident.post("xin chào").status_code == 200
+        _wait_for(lambda: _worker_waiting_on_lock(blocker), "the worker to reach the lock")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        lock_conn.execute(text("SELECT pg_advisory_unlock_all()"))
+    with Session(clean_db) as session:
+        delivery = session.scalars(select(InboundDelivery)).one()
+        assert delivery.status == DeliveryStatus.PENDING  # nothing half-written
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
+    assert providers.sent == []
+    restarted = start_worker(worker_env, log_path)
+    try:
+        replies = resident.wait_replies(1)
+        time.sleep(2)
+        assert resident.replies() == replies and len(replies) == 1
+        with Session(clean_db) as session:
+            delivery = session.scalars(select(InboundDelivery)).one()
+            assert delivery.status == DeliveryStatus.DONE
+            inbound = session.scalars(select(Message).where(Message.direction == "inbound"))
+            assert len(inbound.all()) == 1
+    finally:
+        stop_process(restarted)
+        blocker.dispose()
+
+
+def _worker_waiting_on_lock(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        waiting = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%pg_advisory_xact_lock%' AND datname = current_database()"
+            )
+        ).scalar()
+    return bool(waiting)
+
+
+def _wait_for(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
