@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration test-rasa lint bench clean
+.PHONY: run test test-unit test-integration test-browser test-rasa lint bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
@@ -17,11 +17,13 @@ run: $(STAMP)
 	$(BIN)/hotline run
 
 # Lint and types, then the unit tier (SQLite), the integration tier (PostgreSQL, Redis, real
-# worker processes) and the Rasa tier (a real Rasa server in its own environment).
+# worker processes), the browser tier (the web chat page in a real Chromium) and the Rasa tier
+# (a real Rasa server in its own environment).
 test: $(STAMP)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest tests/unit -q
 	$(BIN)/python -m pytest tests/integration -q -m integration
+	$(MAKE) --no-print-directory test-browser
 	$(MAKE) --no-print-directory test-rasa
 
 test-unit: $(STAMP)
@@ -29,6 +31,11 @@ test-unit: $(STAMP)
 
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration -q -m integration
+
+# The browser tier: Debian's Chromium (apt-get install chromium) driven by Playwright; the
+# screenshots land in test-artifacts/browser/.
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest tests/browser -q -m browser
 
 # The Rasa tier: its own Python 3.10 environment (.rasa-venv, about 2.7 GB, 4 minutes to build),
 # then validate, train and serve the Rasa project and run the conversations through it.

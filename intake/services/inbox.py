@@ -58,17 +58,26 @@ class Inbound:
 
 def accept(session: Session, item: Inbound, now: datetime) -> int | None:
     """Store a delivery; its id, or None when the provider already delivered it."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _ACCEPT:
+        _ACCEPT[dialect] = _accept_statement(dialect)
+    stmt = _ACCEPT[dialect]
+    return session.execute(stmt, item.values(now)).scalar_one_or_none()
+
+
+def _accept_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, built once so it is compiled once."""
     table = InboundDelivery.__table__
     assert isinstance(table, Table)
-    dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
+    return (
         insert(table)
-        .values(**item.values(now))
         .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
         .returning(table.c.id)
     )
-    return session.execute(stmt).scalar_one_or_none()
+
+
+_ACCEPT: dict[str, Any] = {}
 
 
 def get(session: Session, delivery_id: int) -> InboundDelivery | None:

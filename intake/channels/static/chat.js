@@ -411,7 +411,6 @@
     if (statusNode.textContent !== message) {
       statusNode.textContent = message;
     }
-    statusNode.hidden = !message;
   }
 
   // -- sending ----------------------------------------------------------------------------------
