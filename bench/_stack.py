@@ -155,6 +155,9 @@ class Stack:
                     break
                 time.sleep(0.2)
 
+    def start_relay(self) -> None:
+        self._spawn([sys.executable, "-m", "intake", "relay"], "relay.log")
+
     def scalar(self, sql: str) -> Any:
         with self.engine.connect() as conn:
             return conn.execute(text(sql)).scalar()

@@ -1,6 +1,6 @@
 """Benchmark: signed Twilio SMS webhooks acknowledged per second, and their latency.
 
-The web app runs under gunicorn (2 workers x 8 threads, as `docker-compose.yml` runs it) on
+The web app runs under gunicorn (3 workers x 8 threads) on
 PostgreSQL and Redis. Each request is a real signed Twilio delivery: the signature is checked
 with the twilio library, the delivery is written to PostgreSQL and a task is published to Redis
 before the 200 goes back. Two measurements:
@@ -10,8 +10,10 @@ before the 200 goes back. Two measurements:
   moment each request was due, so a stalled server cannot hide its queue (no coordinated
   omission). The goal is p99 under 200 ms at 500/s on 2 cores.
 
-Bot workers are not running by default (`--with-workers N` starts them), so the figures are
-those of the acknowledgement path; every stored delivery is counted at the end.
+The webhooks run as in production (INBOX_RELAY=true: the request only writes to PostgreSQL and
+the relay process queues the bot's work); `--direct` publishes the Celery task from the request
+instead. Bot workers are not running by default (`--with-workers N` starts them), so the figures
+are those of the acknowledgement path; every stored delivery is counted at the end.
 
     .venv/bin/python bench/webhook_ack.py [--requests 6000] [--rate 500] [--seconds 20]
 """
@@ -19,15 +21,14 @@ those of the acknowledgement path; every stored delivery is counted at the end.
 from __future__ import annotations
 
 import argparse
-import http.client
+import asyncio
 import json
 import os
 import platform
 import tempfile
-import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from _stack import Stack, percentile
@@ -35,112 +36,94 @@ from _stack import Stack, percentile
 from tests import fakes
 
 
-def signed_requests(url: str, count: int, prefix: str) -> list[tuple[bytes, dict[str, str]]]:
+def signed_requests(url: str, count: int, prefix: str) -> list[bytes]:
+    """Whole HTTP requests, signed as Twilio signs them, ready to write to a socket."""
     target = f"{url}/webhooks/twilio/sms"
-    bodies = []
+    host = url.split("://", 1)[1]
+    requests = []
     for i in range(count):
         form = fakes.twilio_sms_form(
             f"+8491{i % 10_000_000:07d}",
             f"Phản ánh số {i}: rác ở kiệt {i % 90}",
             f"SM{prefix}{i:026d}",
         )
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": fakes.twilio_signature(target, form),
-        }
-        bodies.append((urlencode(form).encode(), headers))
-    return bodies
+        body = urlencode(form).encode()
+        head = (
+            "POST /webhooks/twilio/sms HTTP/1.1\r\n"
+            f"Host: {host}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"X-Twilio-Signature: {fakes.twilio_signature(target, form)}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        requests.append(head.encode() + body)
+    return requests
 
 
-class Client:
-    """One keep-alive connection; returns (status, seconds)."""
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> int:
+    writer.write(request)
+    status_line = await reader.readline()
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    if length:
+        await reader.readexactly(length)
+    return int(status_line.split()[1]) if status_line else 0
 
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
-    def post(self, body: bytes, headers: dict[str, str]) -> int:
-        try:
-            self.conn.request("POST", "/webhooks/twilio/sms", body=body, headers=headers)
-            response = self.conn.getresponse()
-            response.read()
-            return response.status
-        except (http.client.HTTPException, OSError):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            return 0
-
-
-def saturation(
-    port: int, work: list[tuple[bytes, dict[str, str]]], threads: int
-) -> dict[str, float]:
+async def _load(
+    port: int, work: list[bytes], connections: int, rate: float | None
+) -> tuple[list[float], dict[int, int], float]:
+    """Send every request over `connections` keep-alive connections; with `rate`, each request
+    is sent when it is due and its latency counts from then."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    lock = threading.Lock()
     cursor = iter(range(len(work)))
+    loop = asyncio.get_running_loop()
+    start_at = loop.time() + 0.2
 
-    def run() -> None:
-        client = Client(port)
-        mine: list[float] = []
-        codes: dict[int, int] = {}
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         for i in cursor:
-            started = time.perf_counter()
-            status = client.post(*work[i])
-            mine.append(time.perf_counter() - started)
-            codes[status] = codes.get(status, 0) + 1
-        with lock:
-            latencies.extend(mine)
-            for k, v in codes.items():
-                statuses[k] = statuses.get(k, 0) + v
+            due = start_at + i / rate if rate else loop.time()
+            if rate and due > loop.time():
+                await asyncio.sleep(due - loop.time())
+            try:
+                status = await _exchange(reader, writer, work[i])
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                status = 0
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            latencies.append(loop.time() - due)
+            statuses[status] = statuses.get(status, 0) + 1
+        writer.close()
 
-    pool = [threading.Thread(target=run) for _ in range(threads)]
-    started = time.perf_counter()
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    elapsed = time.perf_counter() - started
-    return summary("saturation", latencies, statuses, elapsed, threads=threads)
+    began = loop.time()
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    return latencies, statuses, loop.time() - (start_at if rate else began)
 
 
-def fixed_rate(
-    port: int, work: list[tuple[bytes, dict[str, str]]], rate: float, threads: int
-) -> dict[str, float]:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    start_at = time.perf_counter() + 0.5
-    cursor = iter(range(len(work)))
+def saturation(port: int, work: list[bytes], connections: int) -> dict[str, Any]:
+    latencies, statuses, elapsed = asyncio.run(_load(port, work, connections, None))
+    return summary("saturation", latencies, statuses, elapsed, connections=connections)
 
-    def run() -> None:
-        client = Client(port)
-        mine: list[float] = []
-        codes: dict[int, int] = {}
-        for i in cursor:
-            due = start_at + i / rate
-            wait = due - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
-            status = client.post(*work[i])
-            mine.append(time.perf_counter() - due)
-            codes[status] = codes.get(status, 0) + 1
-        with lock:
-            latencies.extend(mine)
-            for k, v in codes.items():
-                statuses[k] = statuses.get(k, 0) + v
 
-    pool = [threading.Thread(target=run) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    elapsed = time.perf_counter() - start_at
-    return summary("fixed_rate", latencies, statuses, elapsed, threads=threads, target_rate=rate)
+def fixed_rate(port: int, work: list[bytes], rate: float, connections: int) -> dict[str, Any]:
+    latencies, statuses, elapsed = asyncio.run(_load(port, work, connections, rate))
+    return summary(
+        "fixed_rate", latencies, statuses, elapsed, connections=connections, target_rate=rate
+    )
 
 
 def summary(
     name: str, latencies: list[float], statuses: dict[int, int], elapsed: float, **extra: float
-) -> dict[str, float]:
+) -> dict[str, Any]:
     latencies.sort()
     ok = statuses.get(200, 0)
     result = {
@@ -161,36 +144,43 @@ def summary(
         f"(p50 {result['latency_ms_p50']} ms, p95 {result['latency_ms_p95']} ms, "
         f"p99 {result['latency_ms_p99']} ms, non-200: {result['other_statuses'] or 0})"
     )
-    return result  # type: ignore[return-value]
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=6000, help="requests in the saturation run")
-    parser.add_argument("--threads", type=int, default=32, help="client connections")
+    parser.add_argument("--connections", type=int, default=32, help="client connections")
     parser.add_argument(
         "--rate", type=float, default=500.0, help="requests/s in the fixed-rate run"
     )
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the fixed-rate run")
-    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--web-threads", type=int, default=8)
     parser.add_argument("--with-workers", type=int, default=0, help="Celery worker processes")
+    parser.add_argument("--direct", action="store_true", help="publish from the request")
     parser.add_argument("--out", type=Path, default=Path("bench/results/webhook_ack.json"))
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
         Stack(Path(tmp), web_workers=args.web_workers, web_threads=args.web_threads) as stack,
     ):
+        if not args.direct:
+            stack.env["INBOX_RELAY"] = "true"
         stack.start_web()
+        if not args.direct:
+            stack.start_relay()
         if args.with_workers:
             stack.start_workers(args.with_workers)
         port = stack.port
         warm = signed_requests(stack.url, 200, "w")
         saturation(port, warm, 8)
-        runs = [saturation(port, signed_requests(stack.url, args.requests, "s"), args.threads)]
+        runs = [saturation(port, signed_requests(stack.url, args.requests, "s"), args.connections)]
         count = int(args.rate * args.seconds)
         runs.append(
-            fixed_rate(port, signed_requests(stack.url, count, "r"), args.rate, args.threads * 2)
+            fixed_rate(
+                port, signed_requests(stack.url, count, "r"), args.rate, args.connections * 2
+            )
         )
         sent_ok = sum(r["acknowledged_200"] for r in runs) + 200
         stored = stack.scalar("SELECT count(*) FROM inbound_deliveries")
@@ -201,6 +191,7 @@ def main() -> None:
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
             "server": f"gunicorn gthread {args.web_workers}x{args.web_threads}",
             "celery_workers": args.with_workers,
+            "dispatch": "direct publish" if args.direct else "relay (LISTEN/NOTIFY)",
             "runs": runs,
             "acknowledged": sent_ok,
             "stored": stored,

@@ -92,10 +92,12 @@ def run(ctx: click.Context, host: str | None, port: int | None, no_worker: bool)
     upgrade(runtime.engine)
     _seed_if_empty(runtime)
     worker = None if no_worker else _start_worker(settings)
+    stop = threading.Event()
+    if settings.inbox_relay:
+        threading.Thread(target=_relay(runtime).run, args=(stop,), daemon=True).start()
     server = make_server(
         host or settings.http_host, port or settings.http_port, create_app(runtime), threaded=True
     )
-    stop = threading.Event()
 
     def _shutdown(signum: int, _frame: Any) -> None:
         if not stop.is_set():
@@ -300,6 +302,29 @@ def worker(ctx: click.Context, beat: bool) -> None:
     if beat:
         command.append("--beat")
     os.execv(sys.executable, [*command, *ctx.args])  # noqa: S606 - replaces this process
+
+
+def _relay(runtime: Runtime) -> Any:
+    from intake.channels.relay import Relay
+    from intake.channels.tasks import publish_batch
+
+    return Relay(runtime, publish_batch)
+
+
+@cli.command()
+@click.pass_context
+def relay(ctx: click.Context) -> None:
+    """Run the inbox relay (PostgreSQL): queue the bot's work for every stored delivery.
+
+    Used with INBOX_RELAY=true, so that webhooks only write to the database."""
+    configure_logging()
+    runtime = _runtime(ctx)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    click.echo("hotline: inbox relay running; Ctrl-C stops it")
+    _relay(runtime).run(stop)
+    click.echo("hotline: inbox relay stopped")
 
 
 def _register_bot_commands() -> None:

@@ -92,6 +92,7 @@ class Settings:
     zalo_api_base_url: str = "https://openapi.zalo.me"
     messenger_api_base_url: str = "https://graph.facebook.com"
     telegram_api_base_url: str = "https://api.telegram.org"
+    inbox_relay: bool = False
     secret_key: str = ""
     public_base_url: str = "http://127.0.0.1:5000"
     http_host: str = "127.0.0.1"
@@ -140,6 +141,7 @@ _ENV: dict[str, str] = {
     "ZALO_API_BASE_URL": "zalo_api_base_url",
     "MESSENGER_API_BASE_URL": "messenger_api_base_url",
     "TELEGRAM_API_BASE_URL": "telegram_api_base_url",
+    "INBOX_RELAY": "inbox_relay",
     "SECRET_KEY": "secret_key",
     "PUBLIC_BASE_URL": "public_base_url",
     "HOTLINE_HTTP_HOST": "http_host",
@@ -181,6 +183,8 @@ def load_settings(
     settings = Settings(**values)
     if not 0.0 <= settings.nlu_fallback_threshold < 1.0:
         raise ConfigError("NLU_FALLBACK_THRESHOLD must be between 0 and 1, e.g. 0.35")
+    if settings.inbox_relay and not settings.effective_database_url.startswith("postgresql"):
+        raise ConfigError("INBOX_RELAY=true needs PostgreSQL (DATABASE_URL=postgresql+psycopg://…)")
     if settings.bot_backend not in {"embedded", "rasa"}:
         raise ConfigError(f"BOT_BACKEND={settings.bot_backend!r}: use 'embedded' or 'rasa'")
     return settings

@@ -13,8 +13,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
-    """Create an engine with the settings each backend needs to be safe under concurrency."""
+def make_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, pre_ping: bool = True
+) -> Engine:
+    """Create an engine with the settings each backend needs to be safe under concurrency.
+
+    `pre_ping` checks each pooled connection before use (a round trip); an engine without it
+    must retry a statement that fails on a connection the server dropped."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if parsed.get_backend_name() == "sqlite":
@@ -23,7 +28,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping)
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

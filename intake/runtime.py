@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -31,7 +32,19 @@ class Runtime:
             public_base_url=self.settings.public_base_url,
         )
 
+    @functools.cached_property
+    def ingest_engine(self) -> Engine:
+        """PostgreSQL connections for storing webhook deliveries: each statement commits on its
+        own (no BEGIN or COMMIT round trips) and connections are not pinged before use, so an
+        acknowledgement costs one round trip. The webhooks retry a statement that met a
+        connection the server had dropped."""
+        return make_engine(
+            self.settings.effective_database_url, echo=self.settings.sql_echo, pre_ping=False
+        ).execution_options(isolation_level="AUTOCOMMIT")
+
     def close(self) -> None:
+        if "ingest_engine" in self.__dict__:
+            self.ingest_engine.dispose()
         self.engine.dispose()
 
 

@@ -52,6 +52,7 @@ class FakeProviders:
     sent: list[Sent] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)  # HTTP statuses to answer, in order
     delay: float = 0.0
+    on_sent: Any = None  # called with each Sent, e.g. to answer the bot in a benchmark
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -122,7 +123,7 @@ class FakeProviders:
             n = next(self._ids)
             if re.fullmatch(r"/2010-04-01/Accounts/[^/]+/Messages\.json", parsed.path):
                 form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-                self.sent.append(
+                self._record(
                     Sent("sms", form.get("To", ""), form.get("Body", ""), path, headers, form)
                 )
                 sid = f"SM{n:032x}"
@@ -135,21 +136,24 @@ class FakeProviders:
             body = json.loads(raw or b"{}")
             if parsed.path == "/v3.0/oa/message/cs":
                 recipient = body["recipient"]["user_id"]
-                self.sent.append(
-                    Sent("zalo", recipient, body["message"]["text"], path, headers, body)
-                )
+                self._record(Sent("zalo", recipient, body["message"]["text"], path, headers, body))
                 return 200, {"error": 0, "message": "Success", "data": {"message_id": f"z{n}"}}
             if parsed.path == "/v19.0/me/messages":
                 recipient = body["recipient"]["id"]
-                self.sent.append(
+                self._record(
                     Sent("messenger", recipient, body["message"]["text"], path, headers, body)
                 )
                 return 200, {"recipient_id": recipient, "message_id": f"m_{n}"}
             if parsed.path.endswith("/sendMessage"):
                 chat = str(body["chat_id"])
-                self.sent.append(Sent("telegram", chat, body["text"], path, headers, body))
+                self._record(Sent("telegram", chat, body["text"], path, headers, body))
                 return 200, {"ok": True, "result": {"message_id": n, "chat": {"id": chat}}}
             return 404, {"error": f"unknown path {parsed.path}"}
+
+    def _record(self, sent: Sent) -> None:
+        self.sent.append(sent)
+        if self.on_sent is not None:
+            self.on_sent(sent)
 
     def to(self, channel: str, recipient: str) -> list[str]:
         with self._lock:

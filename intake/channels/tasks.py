@@ -37,6 +37,27 @@ def process_inbound_task(self: Task, delivery_id: int) -> int:
     return len(queued)
 
 
+@celery_app.task(name="channels.process_inbound_batch", acks_late=True)
+def process_inbound_batch_task(delivery_ids: list[int]) -> int:
+    """Several deliveries the relay announced together; a failing one is retried on its own."""
+    processor = get_processor(get_runtime())
+    queued: list[int] = []
+    for delivery_id in delivery_ids:
+        try:
+            queued.extend(processor.process(delivery_id))
+        except Exception as exc:
+            log.exception("delivery %s: processing failed", delivery_id)
+            processor.fail(delivery_id, f"{type(exc).__name__}: {exc}")
+            process_inbound_task.apply_async((delivery_id,), countdown=RETRY_DELAYS[0])
+    processor.send(queued)
+    return len(queued)
+
+
+def publish_batch(delivery_ids: list[int]) -> None:
+    """What the relay calls: one task for the ids that arrived together."""
+    process_inbound_batch_task.apply_async((delivery_ids,))
+
+
 @celery_app.task(name="channels.requeue_inbound")
 def requeue_inbound_task() -> int:
     """Queue again every delivery that has waited too long (run by beat)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
@@ -93,22 +94,42 @@ def store(items: list[inbox.Inbound]) -> list[int]:
     """Write the deliveries in one transaction, then queue the new ones for the bot."""
     runtime = _runtime()
     now = utcnow()
-    with unit_of_work(runtime.sessions) as session:
-        ids = [inbox.accept(session, item, now) for item in items]
+    if len(items) == 1 and runtime.engine.dialect.name == "postgresql":
+        # One statement is its own transaction: no BEGIN and no COMMIT round trips.
+        ids = [_accept_alone(runtime, items[0], now)]
+    else:
+        with runtime.engine.begin() as connection:
+            ids = [inbox.accept(connection, item, now) for item in items]
     new = [i for i in ids if i is not None]
     for item, delivery_id in zip(items, ids, strict=True):
-        log.info(
+        log.log(
+            logging.DEBUG if delivery_id else logging.INFO,
             "%s delivery %s from %s: %s",
             item.channel.value,
             item.provider_message_id,
             masked(item.sender_id),
             f"stored as {delivery_id}" if delivery_id else "duplicate, acknowledged",
         )
-    publish(new)
+    if not runtime.settings.inbox_relay:
+        publish(new)
     return new
 
 
+def _accept_alone(runtime: Runtime, item: inbox.Inbound, now: datetime) -> int | None:
+    """One delivery in one autocommitted statement, tried again once if the pooled connection
+    turns out to be dead (PostgreSQL restarted); a second failure is a 503."""
+    try:
+        with runtime.ingest_engine.connect() as connection:
+            return inbox.accept(connection, item, now)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    with runtime.ingest_engine.connect() as connection:
+        return inbox.accept(connection, item, now)
+
+
 def publish(delivery_ids: list[int]) -> None:
+    """Queue the bot's work from the request (without the relay: SQLite, small sites)."""
     from intake.channels.tasks import process_inbound_task
 
     for delivery_id in delivery_ids:

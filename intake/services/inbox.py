@@ -14,13 +14,30 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Integer, Table, bindparam, select, text, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from intake.models import Channel, DeliveryStatus, InboundDelivery
 
 MAX_ATTEMPTS = 5
+NOTIFY_CHANNEL = "hotline_inbox"
+_COLUMNS = (
+    "channel",
+    "provider_message_id",
+    "sender_id",
+    "display_name",
+    "text",
+    "attachments",
+    "latitude",
+    "longitude",
+    "raw",
+    "status",
+    "attempts",
+    "received_at",
+    "queued_at",
+)
 STALE_AFTER = timedelta(seconds=60)
 
 
@@ -56,9 +73,12 @@ class Inbound:
         }
 
 
-def accept(session: Session, item: Inbound, now: datetime) -> int | None:
-    """Store a delivery; its id, or None when the provider already delivered it."""
-    dialect = session.get_bind().dialect.name
+def accept(session: Session | Connection, item: Inbound, now: datetime) -> int | None:
+    """Store a delivery; its id, or None when the provider already delivered it.
+
+    Webhooks call it on a bare connection: one statement and a commit, nothing more."""
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    dialect = bind.dialect.name
     if dialect not in _ACCEPT:
         _ACCEPT[dialect] = _accept_statement(dialect)
     stmt = _ACCEPT[dialect]
@@ -66,15 +86,33 @@ def accept(session: Session, item: Inbound, now: datetime) -> int | None:
 
 
 def _accept_statement(dialect: str) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id, built once so it is compiled once."""
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, built once and compiled once.
+
+    On PostgreSQL the same statement announces the new id on NOTIFY_CHANNEL; the notification
+    is delivered when the transaction commits, to the relay that queues the bot's work. It is
+    written as SQL text because SQLAlchemy does not cache the compiled form of a DML CTE, and
+    compiling it on every webhook cost more than the insert."""
     table = InboundDelivery.__table__
     assert isinstance(table, Table)
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
-        .returning(table.c.id)
+    binds = [bindparam(name, type_=table.c[name].type) for name in _COLUMNS]
+    if dialect != "postgresql":
+        return (
+            sqlite.insert(table)
+            .values({b.key: b for b in binds})
+            .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
+            .returning(table.c.id)
+        )
+    # Names only (constants of this module); every value is a bound parameter.
+    columns = ", ".join(_COLUMNS)
+    values = ", ".join(":" + name for name in _COLUMNS)
+    sql = " ".join(
+        [
+            f"WITH inserted AS (INSERT INTO {table.name} ({columns}) VALUES ({values})",  # noqa: S608
+            "ON CONFLICT (channel, provider_message_id) DO NOTHING RETURNING id)",
+            f"SELECT id, pg_notify('{NOTIFY_CHANNEL}', id::text) FROM inserted",  # noqa: S608
+        ]
     )
+    return text(sql).bindparams(*binds).columns(id=Integer)
 
 
 _ACCEPT: dict[str, Any] = {}

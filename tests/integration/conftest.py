@@ -185,13 +185,9 @@ def celery_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[subpro
     stop_process(proc)
 
 
-@pytest.fixture
-def web_server(
-    clean_db: Engine, worker_env: dict[str, str], web_port: int, tmp_path: Path
-) -> Iterator[str]:
+def start_web(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
     """The web app (webhooks, web chat, console) under gunicorn, as in production."""
-    log_path = tmp_path / "web.log"
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -204,26 +200,33 @@ def web_server(
                 "--threads",
                 "4",
                 "--bind",
-                f"127.0.0.1:{web_port}",
+                f"127.0.0.1:{port}",
                 "agents_console.wsgi:app",
             ],
-            env=worker_env,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{web_port}"
+    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
             if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                break
+                return proc
         except requests.RequestException:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail("web server did not start:\n" + log_path.read_text(errors="replace"))
         time.sleep(0.2)
-    yield url
+
+
+@pytest.fixture
+def web_server(
+    clean_db: Engine, worker_env: dict[str, str], web_port: int, tmp_path: Path
+) -> Iterator[str]:
+    proc = start_web(worker_env, web_port, tmp_path / "web.log")
+    yield f"http://127.0.0.1:{web_port}"
     stop_process(proc)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import signal
+import subprocess
+import sys
 import time
 import uuid
 import zlib
@@ -21,7 +23,7 @@ from intake.models import Case, DeliveryStatus, InboundDelivery, Message
 from intake.seed import seed_demo
 from tests import fakes
 from tests.conftest import NOW
-from tests.integration.conftest import start_worker, stop_process
+from tests.integration.conftest import start_web, start_worker, stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -231,3 +233,58 @@ def _wait_for(check: Callable[[], bool], what: str, timeout: float = 30) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
+
+
+def test_relay_mode_webhooks_only_write_and_the_relay_queues(
+    clean_db, worker_env, web_port, providers, tmp_path
+):
+    """With INBOX_RELAY=true the webhook never touches the broker: the relay hears the
+    database's NOTIFY and queues the work; deliveries stored while it was down are caught up."""
+    with Session(clean_db) as session:
+        seed_demo(session, NOW)
+        session.commit()
+    env = {**worker_env, "INBOX_RELAY": "true"}
+    web = start_web(env, web_port, tmp_path / "web.log")
+    worker = start_worker(env, tmp_path / "worker.log")
+    early = Resident("zalo", f"http://127.0.0.1:{web_port}", providers)
+    relay = None
+    try:
+        assert early.post("xin chào").status_code == 200  # no relay yet: stored, waiting
+        time.sleep(1)
+        assert early.replies() == []
+        with (tmp_path / "relay.log").open("wb") as relay_log:
+            relay = subprocess.Popen(
+                [sys.executable, "-m", "intake", "relay"],
+                env=env,
+                stdout=relay_log,
+                stderr=subprocess.STDOUT,
+            )
+        assert len(early.wait_replies(1)) == 1  # caught up when the relay started
+        later = Resident("telegram", f"http://127.0.0.1:{web_port}", providers)
+        assert later.say("xin chào")  # and live from then on
+    finally:
+        for proc in (relay, worker, web):
+            if proc is not None:
+                stop_process(proc)
+
+
+def test_webhook_survives_dropped_database_connections(stack, providers, pg_url):
+    """PostgreSQL drops every connection (a restart, a failover): the next delivery is still
+    stored and acknowledged, not refused."""
+    url, _engine = stack
+    resident = Resident("sms", url, providers)
+    for _ in range(4):  # open pooled connections in both gunicorn workers
+        assert resident.post("xin chào").status_code == 200
+    killer = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with killer.connect() as conn:
+        dropped = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    killer.dispose()
+    assert dropped
+    responses = [resident.post("xin chào").status_code for _ in range(4)]
+    assert responses == [200] * 4
+    assert len(resident.wait_replies(8)) == 8
