@@ -6,6 +6,7 @@ complaint category, or None), so the rest of the system does not care which one 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import time
@@ -65,12 +66,21 @@ class EmbeddedNLU:
         data = load_directory(data_dir)
         fingerprint = data_fingerprint(data_dir)
         path = model_path(var_dir)
-        model = NluModel.load(path) if path.is_file() else None
-        if model is None or model.fingerprint != fingerprint:
-            started = time.perf_counter()
-            model = train_model(data, fingerprint)
-            model.save(path)
-            log.info("trained the embedded NLU model in %.1f s", time.perf_counter() - started)
+        model = _load_current(path, fingerprint)
+        if model is None:
+            # Several worker processes may start together: one trains, the others wait for it
+            # and load what it saved.
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.with_suffix(".lock").open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                model = _load_current(path, fingerprint)
+                if model is None:
+                    started = time.perf_counter()
+                    model = train_model(data, fingerprint)
+                    model.save(path)
+                    log.info(
+                        "trained the embedded NLU model in %.1f s", time.perf_counter() - started
+                    )
         return cls(model, extractor_for(data, code_prefix), threshold)
 
     def parse(self, text: str) -> dict[str, Any]:
@@ -150,3 +160,11 @@ def extractor_for(data: TrainingData, code_prefix: str = "HUE") -> EntityExtract
     wards = [*HUE_WARDS, *data.lookups.get("ward", [])]
     streets = data.lookups.get("street", [])
     return EntityExtractor(wards, streets, code_prefix)
+
+
+def _load_current(path: Path, fingerprint: str) -> NluModel | None:
+    """The saved model if it was trained on this data, else None."""
+    if not path.is_file():
+        return None
+    model = NluModel.load(path)
+    return model if model.fingerprint == fingerprint else None

@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import re
 import unicodedata
+import uuid
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -179,7 +181,8 @@ class NluModel:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"fingerprint": self.fingerprint, "classes": self.labels.classes, "buckets": BUCKETS}
-        tmp = path.with_suffix(".tmp.npz")
+        # A name of its own, so processes saving at once never write into each other's file.
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.npz")
         np.savez_compressed(
             tmp,
             meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), np.uint8),

@@ -23,16 +23,21 @@ RETRY_DELAYS = (2, 10, 30, 60)
 @celery_app.task(name="channels.process_inbound", bind=True, acks_late=True, max_retries=None)
 def process_inbound_task(self: Task, delivery_id: int) -> int:
     """Run the bot on one stored delivery and send its replies; returns how many were queued."""
-    processor = get_processor(get_runtime())
+    retries = int(self.request.retries or 0)
+    delay = RETRY_DELAYS[min(retries, len(RETRY_DELAYS) - 1)]
+    try:
+        processor = get_processor(get_runtime())
+    except Exception as exc:  # the bot could not be loaded: try again later, lose nothing
+        log.exception("delivery %s: the bot is not available", delivery_id)
+        raise self.retry(countdown=delay) from exc
     try:
         queued = processor.process(delivery_id)
     except Exception as exc:
         log.exception("delivery %s: processing failed", delivery_id)
         processor.fail(delivery_id, f"{type(exc).__name__}: {exc}")
-        retries = int(self.request.retries or 0)
         if retries + 1 >= inbox.MAX_ATTEMPTS:
             return 0
-        raise self.retry(countdown=RETRY_DELAYS[min(retries, len(RETRY_DELAYS) - 1)]) from exc
+        raise self.retry(countdown=delay) from exc
     processor.send(queued)
     return len(queued)
 
@@ -40,7 +45,15 @@ def process_inbound_task(self: Task, delivery_id: int) -> int:
 @celery_app.task(name="channels.process_inbound_batch", acks_late=True)
 def process_inbound_batch_task(delivery_ids: list[int]) -> int:
     """Several deliveries the relay announced together; a failing one is retried on its own."""
-    processor = get_processor(get_runtime())
+    try:
+        processor = get_processor(get_runtime())
+    except Exception:
+        log.exception(
+            "the bot is not available: %d deliveries retried on their own", len(delivery_ids)
+        )
+        for delivery_id in delivery_ids:
+            process_inbound_task.apply_async((delivery_id,), countdown=RETRY_DELAYS[0])
+        return 0
     queued: list[int] = []
     for delivery_id in delivery_ids:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +115,21 @@ def test_invalid_numbers_are_not_entities(nlu):
 def test_ten_thousand_characters_parse(nlu):
     result = nlu.parse("rác " * 2500)
     assert result["intent"]["name"] in {"complaint", "nlu_fallback"}
+
+
+def _load_in_process(var_dir: str) -> str:
+    from bot.nlu.engine import EmbeddedNLU as Engine
+
+    return str(Engine.load_or_train(Path(var_dir)).parse("rác ngập kiệt 5")["intent"]["name"])
+
+
+def test_worker_processes_starting_together_share_one_training(tmp_path):
+    """Several Celery workers start at once on an empty var directory: one trains, the others
+    wait and load the same model; none reads a half-written file."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("spawn")) as pool:
+        intents = list(pool.map(_load_in_process, [str(tmp_path)] * 3))
+    assert len(set(intents)) == 1
+    assert [p.name for p in (tmp_path / "models").glob("*.tmp.npz")] == []
