@@ -90,8 +90,8 @@ class Processor:
         # Web chat replies are already in the conversation the widget reads.
         if delivery.channel != Channel.WEB and not turn.duplicate:
             for index, reply in enumerate(turn.replies):
-                outbox.enqueue(
-                    session,
+                # A delivery is answered once (under its lock), so its reply keys are new.
+                message = outbox.new_message(
                     key=f"reply:{delivery.id}:{index}",
                     channel=delivery.channel,
                     recipient=delivery.sender_id,
@@ -99,6 +99,7 @@ class Processor:
                     now=now,
                     conversation_id=turn.conversation_id,
                 )
+                session.add(message)
         inbox.mark_done(delivery, now, turn.conversation_id)
         return _due_for_conversation(session, turn.conversation_id, now)
 

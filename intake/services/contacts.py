@@ -27,13 +27,13 @@ def contact_for_identity(
     A caller ID or SMS number is a phone number: it joins the contact that already has it, so a
     resident who called and later texts is one citizen.
     """
-    identity = session.scalar(
-        select(ContactIdentity).where(
-            ContactIdentity.channel == channel, ContactIdentity.external_id == external_id
-        )
+    known = session.scalar(
+        select(Contact)
+        .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
+        .where(ContactIdentity.channel == channel, ContactIdentity.external_id == external_id)
     )
-    if identity is not None:
-        return identity.contact
+    if known is not None:
+        return known
     if channel in PHONE_CHANNELS and phone_e164 is None:
         phone_e164 = external_id
     contact = None
