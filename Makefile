@@ -51,6 +51,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/case_creation.py
 	$(BIN)/python bench/nlu_engine.py
+	$(BIN)/python bench/webhook_ack.py
+	$(BIN)/python bench/registration_wave.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
