@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 
 from intake.models import (
     Channel,
+    ContactIdentity,
     Conversation,
     ConversationState,
     Direction,
     Message,
 )
+from intake.services import outbox
 from intake.services.contacts import PHONE_CHANNELS, contact_for_identity
 from intake.validation import ValidationError, normalize_phone, normalize_text
 
@@ -117,6 +119,42 @@ def record_outbound(
     session.add(message)
     conversation.last_message_at = now
     session.flush()
+    return message
+
+
+def send_to_resident(
+    session: Session,
+    conversation: Conversation,
+    text: str,
+    now: datetime,
+    *,
+    sender: str,
+    key: str,
+) -> Message:
+    """Write to the resident in their conversation (an agent's reply, say).
+
+    The message is kept in the conversation; on every channel but web chat (whose page reads
+    the conversation) it is also queued in the outbox under `key`, to go out through the
+    provider with retries."""
+    message = record_outbound(session, conversation, text, now, sender=sender)
+    if conversation.channel != Channel.WEB:
+        identity = session.scalar(
+            select(ContactIdentity).where(
+                ContactIdentity.contact_id == conversation.contact_id,
+                ContactIdentity.channel == conversation.channel,
+            )
+        )
+        if identity is None:
+            raise ValueError(f"conversation {conversation.id} has no {conversation.channel} id")
+        outbox.enqueue(
+            session,
+            key=key,
+            channel=Channel.SMS if conversation.channel == Channel.VOICE else conversation.channel,
+            recipient=identity.external_id,
+            body=text,
+            now=now,
+            conversation_id=conversation.id,
+        )
     return message
 
 

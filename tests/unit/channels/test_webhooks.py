@@ -348,3 +348,59 @@ def test_permanent_refusal_is_not_retried(client, runtime, providers):
     with runtime.sessions() as session:
         message = session.scalars(select(OutboxMessage)).one()
         assert message.status == OutboxStatus.FAILED and message.attempts == 1
+
+
+def _dispatch(runtime):
+    """What beat's outbox dispatch does, with the configured senders."""
+    from intake.channels.senders import configured_senders
+    from intake.clock import utcnow
+    from intake.db import unit_of_work
+    from intake.delivery import deliver_one
+    from intake.services import outbox
+
+    senders = configured_senders(runtime.settings)
+    with unit_of_work(runtime.sessions) as session:
+        due = outbox.due_ids(session, utcnow())
+    for message_id in due:
+        with unit_of_work(runtime.sessions) as session:
+            deliver_one(session, message_id, utcnow(), senders)
+
+
+def test_status_changes_reach_the_resident_on_their_messenger(client, runtime, providers):
+    from intake.clock import utcnow
+    from intake.db import unit_of_work
+    from intake.services.cases import SYSTEM, acknowledge, get_case, resolve
+
+    user = "90001"
+    for n, text in enumerate([COMPLAINT, "không", "đúng"], start=1):
+        post_zalo(client, fakes.zalo_event(user, text, f"st-{n}"))
+    code = CODE.findall(" ".join(providers.to("zalo", user)))[0]
+    with unit_of_work(runtime.sessions) as session:
+        case = get_case(session, code)
+        acknowledge(session, case, now=utcnow(), actor=SYSTEM)
+        resolve(session, case, "Đã thu gom rác.", now=utcnow(), actor=SYSTEM)
+    _dispatch(runtime)
+    texts = providers.to("zalo", user)
+    assert texts[-2].startswith(f"Phản ánh {code}:")  # acknowledged
+    assert code in texts[-1] and "Đã thu gom rác." in texts[-1]  # resolved, with the result
+
+
+def test_an_agent_reply_goes_out_on_the_residents_channel(client, runtime, providers):
+    from intake.clock import utcnow
+    from intake.db import unit_of_work
+    from intake.models import Conversation, ConversationState
+    from intake.services.conversations import send_to_resident
+
+    post_telegram(client, fakes.telegram_update(4321, "cho tôi gặp tổng đài viên", 8801))
+    with unit_of_work(runtime.sessions) as session:
+        conversation = session.scalars(select(Conversation)).one()
+        assert conversation.state == ConversationState.WAITING_AGENT
+        send_to_resident(
+            session, conversation, "Chào bạn, tôi là Lan.", utcnow(), sender="agent", key="a1"
+        )
+    # While the agent has it, the bot stays silent.
+    before = len(providers.to("telegram", "4321"))
+    post_telegram(client, fakes.telegram_update(4321, "rác nhà tôi chưa ai thu", 8802))
+    _dispatch(runtime)
+    texts = providers.to("telegram", "4321")
+    assert texts[before:] == ["Chào bạn, tôi là Lan."]
