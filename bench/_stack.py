@@ -5,7 +5,6 @@ providers' APIs played by the local recording server of the tests."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,16 +23,11 @@ sys.path.insert(0, str(ROOT))
 from intake.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from intake.migrate import upgrade  # noqa: E402
 from intake.seed import seed_demo  # noqa: E402
-from tests.fakes import FakeProviders  # noqa: E402
+from intake.worker import worker_command  # noqa: E402
+from tests.fakes import FakeProviders, free_port  # noqa: E402
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Stack:
@@ -129,13 +123,7 @@ class Stack:
             log = self.work / f"worker-{n}.log"
             start = log.stat().st_size if log.exists() else 0
             self._spawn(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "intake.worker",
-                    "worker",
+                worker_command(
                     "--pool",
                     "prefork" if concurrency > 1 else "solo",
                     "--concurrency",
@@ -146,7 +134,9 @@ class Stack:
                     "--without-gossip",
                     "--hostname",
                     f"bench-{n}-{uuid.uuid4().hex[:4]}@%h",
-                ],
+                    # The first worker also runs beat: the sweeps that recover stuck work.
+                    *(["--beat", "--schedule", str(self.work / "beat-schedule")] if n == 0 else []),
+                ),
                 log.name,
             )
             deadline = time.monotonic() + 90

@@ -121,13 +121,9 @@ def run(ctx: click.Context, host: str | None, port: int | None, no_worker: bool)
 
 def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     schedule = (settings.var_dir / "celerybeat-schedule").resolve()
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "intake.worker",
-        "worker",
+    from intake.worker import worker_command
+
+    command = worker_command(
         "--beat",
         "--schedule",
         str(schedule),
@@ -138,7 +134,7 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
         "--without-mingle",
         "--without-gossip",
         "--without-heartbeat",
-    ]
+    )
     # Its own process group, so Ctrl-C reaches it only through us and shutdown is ordered.
     return subprocess.Popen(command, start_new_session=True, env=os.environ.copy())  # noqa: S603
 

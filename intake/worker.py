@@ -8,6 +8,7 @@ a small server. It serves one machine only; production sets CELERY_BROKER_URL to
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from celery import Celery
@@ -43,6 +44,12 @@ def broker_options(settings: Settings) -> dict[str, Any]:
         },
         "result_backend": settings.celery_result_backend or None,
     }
+
+
+def worker_command(*options: str) -> list[str]:
+    """The command line of a Celery worker process for this app (`hotline run`, the tests and
+    the benchmarks start workers with it)."""
+    return [sys.executable, "-m", "celery", "-A", "intake.worker", "worker", *options]
 
 
 def make_celery(settings: Settings) -> Celery:

@@ -6,15 +6,18 @@ import ipaddress
 import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
 from intake.models import Channel, Contact
+from intake.runtime import Runtime
 from intake.seed import seed_demo
 from intake.services.cases import CITIZEN, NewCase, open_case
 from intake.services.contacts import contact_for_identity
+from tests.fakes import FakeProviders
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 09:00 in Huế
 
@@ -85,3 +88,52 @@ def make_case(
         return open_case(seeded, data, now=at, actor=CITIZEN)
 
     yield factory
+
+
+@pytest.fixture
+def providers() -> Iterator[FakeProviders]:
+    """Twilio, Zalo, Graph and Telegram APIs, played by a local recording server."""
+    fake = FakeProviders().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def trained_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A var directory holding the trained embedded model (trained once per run)."""
+    from bot.nlu.engine import EmbeddedNLU
+
+    var = tmp_path_factory.mktemp("trained-var")
+    EmbeddedNLU.load_or_train(var)
+    return var
+
+
+@pytest.fixture
+def channel_runtime(
+    tmp_path: Path, trained_var: Path, providers: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Runtime]:
+    """The whole app on a seeded SQLite database, the providers played by `providers`, and
+    Celery tasks run inside the request that queues them (as with CELERY_ALWAYS_EAGER)."""
+    from intake.channels import processing
+    from intake.config import Settings
+    from intake.db import unit_of_work
+    from intake.migrate import upgrade
+    from intake.runtime import set_runtime
+    from intake.worker import celery_app
+
+    settings = Settings(
+        var_dir=trained_var,
+        database_url=f"sqlite:///{tmp_path / 'channels.sqlite3'}",
+        public_base_url="https://hotline.example.vn",
+        **providers.settings(),  # type: ignore[arg-type]
+    )
+    runtime = Runtime.from_settings(settings)
+    upgrade(runtime.engine)
+    with unit_of_work(runtime.sessions) as session:
+        seed_demo(session, NOW)
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    set_runtime(runtime)
+    yield runtime
+    set_runtime(None)
+    processing.reset_processor()
+    runtime.close()

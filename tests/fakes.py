@@ -12,6 +12,7 @@ import hmac
 import itertools
 import json
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -171,6 +172,13 @@ class FakeProviders:
         raise AssertionError(
             f"{channel} {recipient}: expected {count} messages, got {self.to(channel, recipient)}"
         )
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now, for a server a test or benchmark starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 # -- signing webhook requests as the providers do ------------------------------------------

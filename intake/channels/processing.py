@@ -143,9 +143,7 @@ class Processor:
             return
         log.error("delivery %s failed for good, handing it to an agent: %s", delivery_id, error)
         with unit_of_work(self.runtime.sessions) as session:
-            conversation = open_conversation(
-                session, delivery.channel, delivery.sender_id, now, display_name=None
-            )
+            conversation = open_conversation(session, delivery.channel, delivery.sender_id, now)
             record_inbound(
                 session,
                 conversation,

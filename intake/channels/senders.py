@@ -8,6 +8,7 @@ fix (HTTP 4xx other than 429: a blocked user, an invalid number) are permanent; 
 
 from __future__ import annotations
 
+import abc
 import logging
 from datetime import datetime
 from typing import Any
@@ -46,7 +47,7 @@ def _permanent(status: int) -> bool:
     return 400 <= status < 500 and status != 429
 
 
-class HttpSender:
+class HttpSender(abc.ABC):
     """A JSON-over-HTTPS provider API, one connection pool per process."""
 
     channel: Channel
@@ -61,8 +62,9 @@ class HttpSender:
     def parts(self, body: str) -> list[str]:
         return split_text(body, LIMITS[self.channel])
 
+    @abc.abstractmethod
     def send_text(self, recipient: str, text: str) -> str:
-        raise NotImplementedError
+        """Send one piece of text; the provider's message id."""
 
     def post(self, url: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -148,7 +150,8 @@ class TwilioSmsSender:
         self.from_number = settings.twilio_from_number
 
     def __call__(self, session: Session, message: OutboxMessage, now: datetime) -> str | None:
-        sids = [self.send_text(message.recipient, part) for part in split_text(message.body, 1600)]
+        parts = split_text(message.body, LIMITS[Channel.SMS])
+        sids = [self.send_text(message.recipient, part) for part in parts]
         return sids[0]
 
     def send_text(self, recipient: str, text: str) -> str:

@@ -20,16 +20,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from agents_console.app import create_app
-from bot.nlu.engine import EmbeddedNLU
-from intake.channels import processing
-from intake.config import Settings
-from intake.db import unit_of_work
-from intake.migrate import upgrade
-from intake.runtime import Runtime, set_runtime
-from intake.seed import seed_demo
-from intake.worker import celery_app
-from tests.conftest import NOW
-from tests.fakes import FakeProviders
+from intake.runtime import Runtime
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
@@ -77,42 +68,10 @@ def browser(chromium_executable: str) -> Iterator[Any]:
         chromium.close()
 
 
-@pytest.fixture(scope="session")
-def trained_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A var directory holding the trained embedded model (trained once per run)."""
-    var = tmp_path_factory.mktemp("browser-var")
-    EmbeddedNLU.load_or_train(var)
-    return var
-
-
 @pytest.fixture
-def providers() -> Iterator[FakeProviders]:
-    fake = FakeProviders().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def runtime(
-    tmp_path: Path, trained_var: Path, providers: FakeProviders, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Runtime]:
-    settings = Settings(
-        var_dir=trained_var,
-        database_url=f"sqlite:///{tmp_path / 'browser.sqlite3'}",
-        public_base_url="https://hotline.example.vn",
-        **providers.settings(),  # type: ignore[arg-type]
-    )
-    runtime = Runtime.from_settings(settings)
-    upgrade(runtime.engine)
-    with unit_of_work(runtime.sessions) as session:
-        seed_demo(session, NOW)
-    # Tasks run inside the request that queues them, as with CELERY_ALWAYS_EAGER.
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
-    set_runtime(runtime)
-    yield runtime
-    set_runtime(None)
-    processing.reset_processor()
-    runtime.close()
+def runtime(channel_runtime: Runtime) -> Runtime:
+    """The app on SQLite with eager tasks and fake providers (tests/conftest.py)."""
+    return channel_runtime
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ database number, so it never touches anything else on the server.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,8 @@ from intake.config import Settings
 from intake.db import make_engine, make_session_factory
 from intake.migrate import upgrade
 from intake.models import Base
-from tests.fakes import FakeProviders
+from intake.worker import worker_command
+from tests.fakes import FakeProviders, free_port
 
 BASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -99,20 +99,6 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def providers() -> Iterator[FakeProviders]:
-    """Twilio, Zalo, Graph and Telegram APIs, played by a local recording server."""
-    fake = FakeProviders().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 def web_port() -> int:
     return free_port()
@@ -139,13 +125,7 @@ def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]
     with log_path.open("ab") as log:
         start = log_path.stat().st_size
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "intake.worker",
-                "worker",
+            worker_command(
                 "--pool",
                 "solo",
                 "--loglevel",
@@ -154,7 +134,7 @@ def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]
                 "--without-gossip",
                 "--hostname",
                 f"test-{uuid.uuid4().hex[:6]}@%h",
-            ],
+            ),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
