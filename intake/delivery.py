@@ -63,6 +63,33 @@ def deliver_one(
     message = outbox.claim(session, message_id, now)
     if message is None:
         return None
+    _attempt(session, message, now, senders)
+    session.flush()
+    return message.status
+
+
+def deliver_many(
+    session: Session, message_ids: list[int], now: datetime, senders: Mapping[Channel, Sender]
+) -> dict[int, OutboxStatus]:
+    """Send several due messages under one claim and one flush (a worker's fresh replies).
+
+    A sender that breaks in an unexpected way counts as a failed try of its own message, so the
+    others' outcomes are still recorded when the caller commits."""
+    results: dict[int, OutboxStatus] = {}
+    for message in outbox.claim_many(session, message_ids, now):
+        try:
+            _attempt(session, message, now, senders)
+        except Exception as exc:
+            log.exception("outbox %s: the sender failed unexpectedly", message.id)
+            outbox.record_failure(message, now, f"{type(exc).__name__}: {exc}")
+        results[message.id] = message.status
+    session.flush()
+    return results
+
+
+def _attempt(
+    session: Session, message: OutboxMessage, now: datetime, senders: Mapping[Channel, Sender]
+) -> None:
     sender = senders.get(message.channel)
     if sender is None:
         outbox.record_failure(message, now, f"no sender configured for {message.channel.value}")
@@ -82,8 +109,6 @@ def deliver_one(
         message.status.value,
         message.attempts,
     )
-    session.flush()
-    return message.status
 
 
 def pending_count(session: Session) -> int:

@@ -12,21 +12,18 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.runtime import make_dialogue
 from intake.channels.senders import configured_senders
 from intake.clock import utcnow
 from intake.db import unit_of_work
-from intake.delivery import Sender, deliver_one
+from intake.delivery import Sender, deliver_many
 from intake.messages_vi import VOICEMAIL_DESCRIPTION
 from intake.models import (
     CaseKind,
     Channel,
-    DeliveryStatus,
     InboundDelivery,
-    OutboxMessage,
     OutboxStatus,
 )
 from intake.runtime import Runtime
@@ -59,20 +56,20 @@ class Processor:
 
         Returns the ids of the outbox messages it queued, for sending straight away."""
         with unit_of_work(self.runtime.sessions) as session:
-            first = inbox.get(session, delivery_id)
-            if first is None or first.status != DeliveryStatus.PENDING:
+            sender = inbox.pending_sender(session, delivery_id)
+            if sender is None:
                 return []
-            inbox.lock_sender(session, first.channel, first.sender_id)
-            queued: list[int] = []
-            for delivery in inbox.pending_for_sender(
-                session, first.channel, first.sender_id, delivery_id
-            ):
-                queued.extend(self._answer(session, delivery, self.clock()))
-        return queued
+            channel, sender_id = sender
+            inbox.lock_sender(session, channel, sender_id)
+            now = self.clock()
+            for delivery in inbox.pending_for_sender(session, channel, sender_id, delivery_id):
+                self._answer(session, delivery, now)
+            return _queued_in(session, now)
 
-    def _answer(self, session: Session, delivery: InboundDelivery, now: datetime) -> list[int]:
+    def _answer(self, session: Session, delivery: InboundDelivery, now: datetime) -> None:
         if delivery.channel == Channel.VOICE:
-            return self._voicemail(session, delivery, now)
+            self._voicemail(session, delivery, now)
+            return
         coordinates = None
         if delivery.latitude is not None and delivery.longitude is not None:
             coordinates = (delivery.latitude, delivery.longitude)
@@ -101,9 +98,8 @@ class Processor:
                 )
                 session.add(message)
         inbox.mark_done(delivery, now, turn.conversation_id)
-        return _due_for_conversation(session, turn.conversation_id, now)
 
-    def _voicemail(self, session: Session, delivery: InboundDelivery, now: datetime) -> list[int]:
+    def _voicemail(self, session: Session, delivery: InboundDelivery, now: datetime) -> None:
         """A voicemail left when the call could not reach the IVR becomes a case to transcribe."""
         conversation = open_conversation(session, Channel.VOICE, delivery.sender_id, now)
         record_inbound(
@@ -131,7 +127,6 @@ class Processor:
             settings=self.runtime.case_settings,
         )
         inbox.mark_done(delivery, now, conversation.id)
-        return _due_for_conversation(session, conversation.id, now)
 
     def fail(self, delivery_id: int, error: str) -> None:
         """Count a failed attempt; after the last one an agent gets the conversation."""
@@ -155,26 +150,26 @@ class Processor:
 
     def send(self, outbox_ids: list[int]) -> None:
         """Send freshly queued replies now; whatever fails stays in the outbox for the sweep."""
-        for message_id in outbox_ids:
-            try:
-                with unit_of_work(self.runtime.sessions) as session:
-                    deliver_one(session, message_id, self.clock(), self.senders)
-            except Exception:
-                log.exception("outbox %s: sending failed, the outbox sweep will retry", message_id)
+        if not outbox_ids:
+            return
+        try:
+            with unit_of_work(self.runtime.sessions) as session:
+                deliver_many(session, outbox_ids, self.clock(), self.senders)
+        except Exception:
+            log.exception("outbox: sending %d failed, the sweep retries", len(outbox_ids))
 
 
-def _due_for_conversation(
-    session: Session, conversation_id: int | None, now: datetime
-) -> list[int]:
-    """Every reply or notification for this conversation that is waiting to go out."""
-    if conversation_id is None:
-        return []
-    stmt = select(OutboxMessage.id).where(
-        OutboxMessage.conversation_id == conversation_id,
-        OutboxMessage.status == OutboxStatus.PENDING,
-        OutboxMessage.next_attempt_at <= now,
+def _queued_in(session: Session, now: datetime) -> list[int]:
+    """The replies and notifications this transaction queued that are due now.
+
+    The session remembers them as they are written (the dialogue, the case services and the
+    replies above), so nothing needs to be read back."""
+    session.flush()
+    return sorted(
+        item.id
+        for item in outbox.queued_in(session)
+        if item.status == OutboxStatus.PENDING and item.next_attempt_at <= now
     )
-    return list(session.scalars(stmt.order_by(OutboxMessage.id)))
 
 
 _lock = threading.Lock()

@@ -122,6 +122,16 @@ def get(session: Session, delivery_id: int) -> InboundDelivery | None:
     return session.get(InboundDelivery, delivery_id)
 
 
+def pending_sender(session: Session, delivery_id: int) -> tuple[Channel, str] | None:
+    """Whose message this is, if it still waits for an answer."""
+    row = session.execute(
+        select(InboundDelivery.channel, InboundDelivery.sender_id).where(
+            InboundDelivery.id == delivery_id, InboundDelivery.status == DeliveryStatus.PENDING
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 def lock_sender(session: Session, channel: Channel, sender_id: str) -> None:
     """Serialise work on one resident's messages until the transaction ends.
 

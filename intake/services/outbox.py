@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from intake.models import Channel, OutboxMessage, OutboxStatus
@@ -12,6 +12,20 @@ from intake.models import Channel, OutboxMessage, OutboxStatus
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
 MAX_ATTEMPTS = 10
+
+
+_QUEUED = "outbox_queued"
+
+
+@event.listens_for(Session, "pending_to_persistent")
+def _remember_queued(session: Session, instance: object) -> None:
+    if isinstance(instance, OutboxMessage):
+        session.info.setdefault(_QUEUED, []).append(instance)
+
+
+def queued_in(session: Session) -> list[OutboxMessage]:
+    """The messages this session has written so far (after a flush), for sending at once."""
+    return list(session.info.get(_QUEUED, ()))
 
 
 def enqueue(
@@ -82,14 +96,27 @@ def due_ids(session: Session, now: datetime, limit: int = 100) -> list[int]:
 
 def claim(session: Session, message_id: int, now: datetime) -> OutboxMessage | None:
     """Lock one due message for sending; None if it is gone, sent, or taken by another worker."""
-    stmt = select(OutboxMessage).where(
-        OutboxMessage.id == message_id,
-        OutboxMessage.status == OutboxStatus.PENDING,
-        OutboxMessage.next_attempt_at <= now,
+    found = claim_many(session, [message_id], now)
+    return found[0] if found else None
+
+
+def claim_many(session: Session, message_ids: list[int], now: datetime) -> list[OutboxMessage]:
+    """Lock the due messages among these ids, oldest first; the ones already sent, not yet
+    due, or taken by another worker are left out."""
+    if not message_ids:
+        return []
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+        )
+        .order_by(OutboxMessage.id)
     )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    return session.scalar(stmt)
+    return list(session.scalars(stmt))
 
 
 def record_sent(message: OutboxMessage, now: datetime, provider_message_id: str | None) -> None:
