@@ -284,20 +284,13 @@ def sla_sweep(ctx: click.Context) -> None:
 @click.option("--beat", is_flag=True, help="Also run the periodic schedule (one per site).")
 @click.pass_context
 def worker(ctx: click.Context, beat: bool) -> None:
-    """Run a background worker (Celery); extra arguments go to `celery worker`."""
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "intake.worker",
-        "worker",
-        "--loglevel",
-        "INFO",
-    ]
-    if beat:
-        command.append("--beat")
-    os.execv(sys.executable, [*command, *ctx.args])  # noqa: S606 - replaces this process
+    """Run a background worker (Celery); extra arguments go to `celery worker`.
+
+    It serves every queue unless given `-Q`: `hotline worker -Q asr` is a speech worker."""
+    from intake.worker import worker_command
+
+    command = worker_command(*(["--beat"] if beat else []), "--loglevel", "INFO", *ctx.args)
+    os.execv(sys.executable, command)  # noqa: S606 - replaces this process
 
 
 def _relay(runtime: Runtime) -> Any:
@@ -325,9 +318,11 @@ def relay(ctx: click.Context) -> None:
 
 def _register_bot_commands() -> None:
     from bot.cli import chat, nlu
+    from intake.asr_cli import asr
 
     cli.add_command(nlu)
     cli.add_command(chat)
+    cli.add_command(asr)
 
 
 _register_bot_commands()

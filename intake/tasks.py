@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import requests
+from sqlalchemy.exc import OperationalError
+
 from intake.channels.senders import configured_senders
 from intake.clock import utcnow
 from intake.db import unit_of_work
@@ -12,8 +15,9 @@ from intake.delivery import deliver_one
 from intake.models import CaseKind, Channel, Priority
 from intake.runtime import get_runtime
 from intake.services import outbox
-from intake.services.cases import Actor, NewCase, open_case
+from intake.services.cases import Actor, NewCase, open_case, untranscribed_ids
 from intake.services.sla import sweep_overdue
+from intake.transcription import describe, transcribe_case
 from intake.worker import celery_app
 
 log = logging.getLogger(__name__)
@@ -76,3 +80,31 @@ def dispatch_outbox_task(limit: int = 100) -> int:
             status = deliver_one(session, message_id, utcnow(), senders)
             sent += status is not None and status.value == "sent"
     return sent
+
+
+@celery_app.task(
+    name="asr.transcribe_case",
+    bind=True,
+    acks_late=True,
+    max_retries=5,
+    autoretry_for=(requests.RequestException, OperationalError),
+    retry_backoff=10,
+    retry_backoff_max=600,
+)
+def transcribe_case_task(self: Any, case_id: int) -> dict[str, Any]:
+    """Transcribe the recording on a case (queue `asr`, so speech workers scale on their own)."""
+    return describe(transcribe_case(get_runtime(), case_id))
+
+
+@celery_app.task(name="asr.requeue_untranscribed")
+def requeue_untranscribed_task() -> int:
+    """Queue again the recordings still without a transcript (run by beat: a lost task, a
+    broker outage or a restarted speech worker leaves nothing untranscribed for long)."""
+    runtime = get_runtime()
+    with unit_of_work(runtime.sessions) as session:
+        ids = untranscribed_ids(session, utcnow())
+    for case_id in ids:
+        transcribe_case_task.delay(case_id)
+    if ids:
+        log.warning("re-queued %d recordings for transcription", len(ids))
+    return len(ids)

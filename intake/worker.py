@@ -20,6 +20,10 @@ from intake.pii import PiiMaskingFilter
 SLA_SWEEP_SECONDS = 60.0
 OUTBOX_SECONDS = 30.0
 INBOX_SECONDS = 30.0
+ASR_REQUEUE_SECONDS = 300.0
+# Speech work has its own queue so it can be given its own workers (and machines).
+ASR_QUEUE = "asr"
+DEFAULT_QUEUES = f"celery,{ASR_QUEUE}"
 
 
 def broker_options(settings: Settings) -> dict[str, Any]:
@@ -48,8 +52,11 @@ def broker_options(settings: Settings) -> dict[str, Any]:
 
 def worker_command(*options: str) -> list[str]:
     """The command line of a Celery worker process for this app (`hotline run`, the tests and
-    the benchmarks start workers with it)."""
-    return [sys.executable, "-m", "celery", "-A", "intake.worker", "worker", *options]
+    the benchmarks start workers with it). Without `-Q` it serves every queue, speech included;
+    production gives speech its own workers with `-Q asr`."""
+    chosen = any(opt in ("-Q", "--queues") or opt.startswith("--queues=") for opt in options)
+    queues = () if chosen else ("-Q", DEFAULT_QUEUES)
+    return [sys.executable, "-m", "celery", "-A", "intake.worker", "worker", *queues, *options]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -79,7 +86,9 @@ def make_celery(settings: Settings) -> Celery:
             "sla-sweep": {"task": "intake.sweep_sla", "schedule": SLA_SWEEP_SECONDS},
             "outbox-dispatch": {"task": "intake.dispatch_outbox", "schedule": OUTBOX_SECONDS},
             "inbox-requeue": {"task": "channels.requeue_inbound", "schedule": INBOX_SECONDS},
+            "asr-requeue": {"task": "asr.requeue_untranscribed", "schedule": ASR_REQUEUE_SECONDS},
         },
+        task_routes={"asr.transcribe_case": {"queue": ASR_QUEUE}},
         **broker_options(settings),
     )
     return app

@@ -33,6 +33,8 @@ from intake.services.conversations import hand_off, open_conversation, record_in
 
 log = logging.getLogger(__name__)
 
+_RECORDINGS = "recordings_to_transcribe"
+
 
 class Processor:
     """The bot and the senders of one worker process, built once."""
@@ -64,7 +66,11 @@ class Processor:
             now = self.clock()
             for delivery in inbox.pending_for_sender(session, channel, sender_id, delivery_id):
                 self._answer(session, delivery, now)
-            return _queued_in(session, now)
+            queued = _queued_in(session, now)
+            recordings = [case.id for case in session.info.get(_RECORDINGS, ())]
+        for case_id in recordings:
+            self.transcribe(case_id)
+        return queued
 
     def _answer(self, session: Session, delivery: InboundDelivery, now: datetime) -> None:
         if delivery.channel == Channel.VOICE:
@@ -111,7 +117,7 @@ class Processor:
             raw=delivery.raw,
         )
         recording = delivery.attachments[0] if delivery.attachments else None
-        open_case(
+        case = open_case(
             session,
             NewCase(
                 channel=Channel.VOICE,
@@ -126,7 +132,19 @@ class Processor:
             actor=CITIZEN,
             settings=self.runtime.case_settings,
         )
+        if case.recording_path:
+            session.info.setdefault(_RECORDINGS, []).append(case)
         inbox.mark_done(delivery, now, conversation.id)
+
+    def transcribe(self, case_id: int) -> None:
+        """Queue the voicemail's transcription on the speech workers' queue. If the broker is
+        down the speech sweep queues it later: the case is already stored."""
+        from intake.tasks import transcribe_case_task
+
+        try:
+            transcribe_case_task.delay(case_id)
+        except Exception:
+            log.exception("case %s: could not queue its transcription; the sweep will", case_id)
 
     def fail(self, delivery_id: int, error: str) -> None:
         """Count a failed attempt; after the last one an agent gets the conversation."""

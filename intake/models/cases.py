@@ -72,6 +72,8 @@ class Case(Base):
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
     description: Mapped[str] = mapped_column(Text, default="")
     transcript: Mapped[str | None] = mapped_column(Text)
+    # Mean word confidence of the speech recogniser (0..1); None until transcribed.
+    transcript_confidence: Mapped[float | None] = mapped_column(Float)
     recording_path: Mapped[str | None] = mapped_column(String(500))
     location_text: Mapped[str | None] = mapped_column(Text)
     ward_id: Mapped[int | None] = mapped_column(ForeignKey("wards.id"))

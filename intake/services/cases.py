@@ -403,6 +403,64 @@ def extend(
     return extension
 
 
+def attach_transcript(
+    case: Case,
+    text: str,
+    confidence: float,
+    *,
+    now: datetime,
+    actor: Actor,
+    audio_s: float,
+    engine: str,
+) -> Case:
+    """Put the speech recogniser's transcript of the case's recording on the case, with an
+    internal timeline event (agents check an unsure transcript against the audio)."""
+    case.transcript = text
+    case.transcript_confidence = round(max(0.0, min(1.0, confidence)), 3)
+    case.updated_at = now
+    _event(
+        case,
+        now,
+        actor,
+        "transcribed",
+        {
+            "confidence": case.transcript_confidence,
+            "audio_s": round(audio_s, 2),
+            "engine": engine,
+            "words": len(text.split()),
+        },
+        None,
+    )
+    return case
+
+
+def note_transcription_unavailable(case: Case, reason: str, *, now: datetime, actor: Actor) -> bool:
+    """Say once on the timeline why the recording has no transcript (no model installed, an
+    unreadable recording): agents then listen to it. False if it was already said."""
+    if any(event.action == "transcription_unavailable" for event in case.events):
+        return False
+    _event(case, now, actor, "transcription_unavailable", {"reason": reason[:500]}, None)
+    return True
+
+
+def untranscribed_ids(session: Session, now: datetime, *, limit: int = 200) -> list[int]:
+    """Cases of the last two days with a recording and no transcript, waiting over a minute
+    (the sweep queues them again in case their task was lost)."""
+    stmt = (
+        select(Case.id)
+        .where(
+            Case.recording_path.is_not(None),
+            Case.transcript.is_(None),
+            Case.created_at >= now - timedelta(days=2),
+            Case.created_at <= now - timedelta(minutes=1),
+            ~Case.events.any(CaseEvent.action == "transcription_unavailable"),
+        )
+        .order_by(Case.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
 def public_events(case: Case) -> list[CaseEvent]:
     """The timeline the public may see: public events only, and only their public text."""
     return [event for event in case.events if event.public]
