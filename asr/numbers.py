@@ -40,14 +40,14 @@ Text (``normalise``)
     back to back) it is read as a digit string. Comma-separated groups are joined into one digit
     string when the first starts with "không" or all have two or more plain digit words (a phone
     number read in groups); otherwise each group is read alone ("hai, ba" → "2, 3").
-    "năm" as the noun "year": at the start of a run followed by a year (four digits starting
+    "năm" is the noun "year" at the start of a run followed by a year (four digits starting
     một/hai, two digits, or a cardinal 10–99 or 1000–2999: "sinh năm một chín tám lăm" → "sinh năm
-    1985"); after a month ("tháng năm năm 1998"); closing a run whose rest is a cardinal that
-    either cannot take it or ends in a scale word within three words ("hai năm" → "2 năm", "hai
-    mươi năm" → "20 năm"). A lone "năm" is the noun unless after tháng/số/thứ/ngày/kiệt/phím/...; a
-    lone digit after anh/chị/chú/cô/bác/ông/bà/út/... is a name ("chị Ba"), and "ba" before
-    "mẹ"/"tôi"/"ơi"/... is "dad". Number-free text is returned unchanged; otherwise the result is
-    in NFC.
+    1985"); after a month ("tháng năm năm 1998"); after mỗi/hàng/các/mấy/... ("mỗi năm một
+    lần"); closing a run whose rest is a cardinal that either cannot take it or, within three
+    words, ends in mười/mươi/chục/trăm or a scale ("hai năm" → "2 năm", "hai mươi năm" → "20
+    năm"). A lone "năm" is the noun unless after tháng/số/thứ/ngày/kiệt/phím/...; a lone digit
+    after anh/chị/chú/cô/bác/ông/bà/út/... is a name ("chị Ba"), and "ba" before "mẹ"/"tôi"/"ơi"/...
+    is "dad". Text with no number is returned unchanged; otherwise the result is in NFC.
 
 Dates (``spoken_date``)
     "[ngày|mùng|mồng] DAY tháng MONTH năm YEAR", the day a cardinal 1–31 (shorthand allowed:
@@ -62,7 +62,7 @@ import enum
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = ["cardinal", "digits", "normalise", "spoken_date"]
 
@@ -171,43 +171,24 @@ class _Cues:
     plain: frozenset[str]
 
 
-def _cues(*words: str) -> _Cues:
-    return _Cues(frozenset(words), frozenset(_fold(w) for w in words))
+def _cues(words: str) -> _Cues:
+    """Cue words, given space-separated."""
+    listed = words.split()
+    return _Cues(frozenset(listed), frozenset(_fold(w) for w in listed))
 
 
 _YEAR = _cues("năm")
 _MONTH = _cues("tháng")
-_FOUR_CUES = _cues("tháng", "thứ")
+_FOUR_CUES = _cues("tháng thứ")
 _NUMBER_CUE = _cues("số")
 # Words after which a lone "năm" is five, not "year": dates, numbering, addresses, keys.
 _LONE_FIVE_CUES = _cues(
-    "tháng",
-    "số",
-    "thứ",
-    "ngày",
-    "mùng",
-    "mồng",
-    "kiệt",
-    "hẻm",
-    "ngõ",
-    "ngách",
-    "nhà",
-    "phòng",
-    "tầng",
-    "lầu",
-    "tổ",
-    "khu",
-    "phím",
-    "bấm",
-    "chọn",
+    "tháng số thứ ngày mùng mồng kiệt hẻm ngõ ngách nhà phòng tầng lầu tổ khu phím bấm chọn"
 )
-_ADDRESS_TERMS = _cues(
-    "anh", "chị", "chú", "cô", "bác", "ông", "bà", "út", "dì", "cậu", "thím", "mợ", "dượng"
-)
-_DAD_CUES = _cues("mẹ", "má", "tôi", "mình", "ơi", "nó")
-_FILLERS = _cues(
-    "à", "ừ", "ờ", "ơ", "ừm", "ờm", "ạ", "thì", "là", "số", "và", "với", "rồi", "nhé", "nha", "hả"
-)
+_ADDRESS_TERMS = _cues("anh chị chú cô bác ông bà út dì cậu thím mợ dượng")
+_YEAR_DETERMINERS = _cues("mỗi hàng hằng các những nhiều mấy vài cả")
+_DAD_CUES = _cues("mẹ má tôi mình ơi nó")
+_FILLERS = _cues("à ừ ờ ơ ừm ờm ạ thì là và với rồi nhé nha hả")
 _LUNAR_MONTHS = {"giêng": 1, "chạp": 12, "gieng": 1, "chap": 12}
 
 _TOKEN = re.compile(r"[^\W\d_]+|[0-9]+")
@@ -248,77 +229,66 @@ def _base_entry(word: str, accented: bool) -> tuple[_Num, _Gate] | None:
     return entry
 
 
+def _gap(between: str) -> str:
+    stripped = between.strip()
+    return "space" if not stripped else "comma" if stripped == "," else "break"
+
+
 def _lex(text: str) -> _Text:
     source = unicodedata.normalize("NFC", text)
     lowered = source.lower()
     accented = _fold(lowered) != lowered
     toks: list[_Tok] = []
-    prev_end = 0
     for m in _TOKEN.finditer(source):
-        between = source[prev_end : m.start()].strip()
-        gap = (
-            "start"
-            if not toks
-            else "space"
-            if not between
-            else "comma"
-            if between == ","
-            else "break"
-        )
+        gap = _gap(source[toks[-1].end : m.start()]) if toks else "start"
         word = m.group().lower()
-        toks.append(
-            _Tok(
-                m.start(),
-                m.end(),
-                word,
-                gap,
-                figure=word if word.isascii() and word.isdigit() else "",
-            )
-        )
-        prev_end = m.end()
-    plain = _Text(source, tuple(toks), accented)
-    bases = [None if t.figure else _base_entry(t.word, accented) for t in toks]
+        figure = word if word.isascii() and word.isdigit() else ""
+        toks.append(_Tok(m.start(), m.end(), word, gap, figure=figure))
+    unread = _Text(source, tuple(toks), accented)
+    nums = _gated(unread, [None if t.figure else _base_entry(t.word, accented) for t in toks])
+    toks = [replace(t, num=n) for t, n in zip(toks, nums, strict=True)]
+    lexed = _Text(source, tuple(toks), accented)
+    # A "không" on its own is the word "no" ("không, số tôi là ..."), unless it follows "số".
+    for group in _groups(lexed):
+        tok = toks[group[0]]
+        if (
+            len(group) == 1
+            and tok.num is not None
+            and _is_zero(tok.num)
+            and _fold(tok.word) == "khong"
+            and not (tok.gap == "space" and lexed.word_is(group[0] - 1, _NUMBER_CUE))
+        ):
+            toks[group[0]] = replace(tok, num=None)
+    return _Text(source, tuple(toks), accented)
+
+
+def _gated(t: _Text, bases: list[tuple[_Num, _Gate] | None]) -> list[_Num | None]:
+    """Which candidate number words count here, from the words next to them."""
     nums: list[_Num | None] = []
     for i, entry in enumerate(bases):
         if entry is None:
             nums.append(None)
             continue
         num, gate = entry
-        prev = nums[i - 1] if i > 0 and toks[i].gap == "space" else None
-        nxt = bases[i + 1] if i + 1 < len(toks) and toks[i + 1].gap == "space" else None
+        adjacent = i > 0 and t.toks[i].gap == "space"
+        prev = nums[i - 1] if adjacent else None
+        nxt = bases[i + 1] if i + 1 < len(bases) and t.toks[i + 1].gap == "space" else None
+        next_unit = nxt is not None and nxt[0].kind is _D and nxt[0].value >= 1
         if gate is _Gate.AFTER_NUMBER:
-            four_cue = (
-                num.value == 4 and toks[i].gap == "space" and plain.word_is(i - 1, _FOUR_CUES)
-            )
+            four_cue = num.value == 4 and adjacent and t.word_is(i - 1, _FOUR_CUES)
             keep = prev is not None or four_cue
         elif gate is _Gate.BETWEEN_NUMBERS:
-            keep = (
-                prev is not None
-                and nxt is not None
-                and nxt[0].kind is _D
-                and nxt[0].value >= 1
-                and (nxt[1] is _FREE or nxt[0].value == 4)
-            )
+            # "linh tư" is said, "linh mốt"/"linh lăm" are not.
+            keep = prev is not None and nxt is not None and next_unit
+            keep = keep and nxt is not None and (nxt[1] is _FREE or nxt[0].value == 4)
         elif gate is _Gate.BEFORE_UNIT:
-            keep = nxt is not None and nxt[0].kind is _D and nxt[0].value >= 1
-        elif gate is _Gate.MUOI:
-            keep = True
-            if prev is not None and prev.kind is _D and 2 <= prev.value <= 9:
-                num = _Num(_Kind.TENS, 10)
+            keep = next_unit
         else:
             keep = True
+            if gate is _Gate.MUOI and prev is not None and prev.kind is _D and prev.value >= 2:
+                num = _Num(_Kind.TENS, 10)
         nums.append(num if keep else None)
-    toks = [
-        _Tok(t.start, t.end, t.word, t.gap, n, t.figure) for t, n in zip(toks, nums, strict=True)
-    ]
-    lexed = _Text(source, tuple(toks), accented)
-    # A "không" on its own is the word "no" ("không, số tôi là ..."), unless it follows "số".
-    for group in _groups(lexed):
-        if len(group) == 1 and not lexed.word_is(group[0] - 1, _NUMBER_CUE):
-            tok = toks[group[0]]
-            if tok.num is not None and _is_zero(tok.num) and _fold(tok.word) == "khong":
-                toks[group[0]] = _Tok(tok.start, tok.end, tok.word, tok.gap, None, tok.figure)
-    return _Text(source, tuple(toks), accented)
+    return nums
 
 
 def _groups(t: _Text) -> list[list[int]]:
@@ -396,10 +366,10 @@ def _below_thousand(nums: Sequence[_Num], colloquial: bool) -> int | None:
     rest = nums[2:]
     if not rest:
         return base
-    if len(rest) == 1:
-        if rest[0].kind is _Kind.HALF:
-            return base + 50
-        if colloquial and rest[0].kind is _D and rest[0].value > 0:
+    if len(rest) == 1 and rest[0].kind is _Kind.HALF:
+        return base + 50
+    if len(rest) == 1 and rest[0].kind is _D:
+        if colloquial and rest[0].value > 0:
             return base + rest[0].value * 10  # "hai trăm mốt" = 210
         return None
     if _is_zero(rest[0]):
@@ -524,13 +494,19 @@ def digits(text: str) -> str | None:
 def cardinal(text: str) -> int | None:
     """The value of the one cardinal number phrase in the text ("hai triệu rưỡi" → 2500000).
 
-    None when there is no number, more than one, or a digit string ("không chín ...").
+    None when there is no number, more than one, or a digit string ("không chín ..."). Words
+    that ``normalise`` keeps ("năm nay", "chị Ba") are not numbers here either; a closing "năm"
+    is: "hai mươi năm" = 25.
     """
     t = _lex(text)
     groups = _groups(t)
-    if len(groups) != 1:
+    if len(groups) == 1 and len(groups[0]) == len(t.toks):
+        pieces = groups  # nothing but the number: "năm" is five
+    else:
+        pieces = [p for g in groups for p in _pieces(t, g, closing_year=False)]
+    if len(pieces) != 1:
         return None
-    nums = t.nums(groups[0])
+    nums = t.nums(pieces[0])
     if len(nums) > 1 and _is_zero(nums[0]):
         return None
     return _cardinal(nums)
@@ -587,7 +563,7 @@ def _read_joined(t: _Text, run: list[list[int]]) -> str | None:
     return "".join(r for r in readings if r is not None)
 
 
-def _pieces(t: _Text, group: list[int]) -> list[list[int]]:
+def _pieces(t: _Text, group: list[int], closing_year: bool = True) -> list[list[int]]:
     """The group cut where "năm" is the noun "year", without lone words that are not numbers."""
     pieces = [group]
     if t.toks[group[0]].gap == "space" and t.word_is(group[0] - 1, _MONTH):
@@ -597,9 +573,14 @@ def _pieces(t: _Text, group: list[int]) -> list[list[int]]:
                 break
     out: list[list[int]] = []
     for piece in pieces:
+        if t.word_is(piece[0], _YEAR) and t.word_is(piece[0] - 1, _YEAR_DETERMINERS):
+            piece = piece[1:]  # "mỗi năm một lần"
+            if not piece:
+                continue
         if len(piece) >= 3 and t.word_is(piece[0], _YEAR) and _looks_like_year(t.nums(piece[1:])):
             piece = piece[1:]
-        if len(piece) >= 2 and t.word_is(piece[-1], _YEAR) and _year_closes(t.nums(piece)):
+        closes = closing_year and len(piece) >= 2 and t.word_is(piece[-1], _YEAR)
+        if closes and _year_closes(t.nums(piece)):
             piece = piece[:-1]
         if len(piece) == 1 and not _lone_is_number(t, piece[0]):
             continue

@@ -137,3 +137,26 @@ def channel_runtime(
     set_runtime(None)
     processing.reset_processor()
     runtime.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic 16 kHz Vosk model with runtime grammars, like vosk-model-small-vn: the real
+    runtime loads and decodes it, though it recognises nothing meaningful."""
+    from tests.fixtures import make_tiny_vosk_model as tiny
+    from tests.fixtures.speech import WORDS
+
+    path = tmp_path_factory.mktemp("vosk") / "tiny-small"
+    tiny.write_model(str(path), WORDS, sample_rate=16000, graph="lookahead")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_static_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same with a static graph, like the large vosk-model-vn (no phrase lists)."""
+    from tests.fixtures import make_tiny_vosk_model as tiny
+    from tests.fixtures.speech import WORDS
+
+    path = tmp_path_factory.mktemp("vosk") / "tiny-large"
+    tiny.write_model(str(path), WORDS, sample_rate=16000, graph="static")
+    return path

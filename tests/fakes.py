@@ -54,6 +54,9 @@ class FakeProviders:
     fail_next: list[int] = field(default_factory=list)  # HTTP statuses to answer, in order
     delay: float = 0.0
     on_sent: Any = None  # called with each Sent, e.g. to answer the bot in a benchmark
+    # Files served on GET (Twilio recordings): path -> bytes; each GET's headers are kept.
+    files: dict[str, bytes] = field(default_factory=dict)
+    fetched: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -63,6 +66,14 @@ class FakeProviders:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                providers.fetched.append((self.path, dict(self.headers)))
+                body = providers.files.get(self.path)
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

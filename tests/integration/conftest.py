@@ -120,8 +120,9 @@ def worker_env(
     return env
 
 
-def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """A real Celery worker process consuming from Redis; returns once it is ready."""
+def start_worker(env: dict[str, str], log_path: Path, *options: str) -> subprocess.Popen[bytes]:
+    """A real Celery worker process consuming from Redis (every queue unless `options` say
+    `-Q`); returns once it is ready."""
     with log_path.open("ab") as log:
         start = log_path.stat().st_size
         proc = subprocess.Popen(
@@ -134,6 +135,7 @@ def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]
                 "--without-gossip",
                 "--hostname",
                 f"test-{uuid.uuid4().hex[:6]}@%h",
+                *options,
             ),
             env=env,
             stdout=log,

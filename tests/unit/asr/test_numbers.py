@@ -146,6 +146,10 @@ CARDINALS = [
     ("mức phạt là hai triệu rưỡi đồng", 2_500_000),
     ("tôi năm mươi tuổi", 50),
     ("cháu ba tuổi", 3),
+    ("tôi năm nay hai mươi lăm tuổi", 25),
+    ("mỗi năm hai triệu", 2_000_000),
+    ("hai mươi năm", 25),
+    ("chị ba", None),
     # Unaccented.
     ("hai muoi mot", 21),
     ("muoi lam", 15),
@@ -303,7 +307,7 @@ def _spell(n: int) -> str:
         return "không"
     words: list[str] = []
     for scale, name in ((10**9, "tỷ"), (10**6, "triệu"), (1000, "nghìn")):
-        if n >= scale:
+        if n // scale % 1000:
             words += [*_spell_below_thousand(n // scale % 1000, full=bool(words)), name]
     rest = n % 1000
     if rest:
