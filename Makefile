@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration test-browser test-rasa lint bench clean
+.PHONY: run test test-unit test-integration test-asr test-browser test-rasa lint bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
@@ -16,13 +16,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/hotline run
 
-# Lint and types, then the unit tier (SQLite), the integration tier (PostgreSQL, Redis, real
-# worker processes), the browser tier (the web chat page in a real Chromium) and the Rasa tier
-# (a real Rasa server in its own environment).
+# Lint and types, then the unit tier (SQLite; speech on a synthetic Vosk model), the
+# integration tier (PostgreSQL, Redis, real worker processes), the real-model speech tier (runs
+# when VOSK_MODEL_PATH points at a model, says it skipped otherwise), the browser tier (the web
+# chat page in a real Chromium) and the Rasa tier (a real Rasa server in its own environment).
 test: $(STAMP)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest tests/unit -q
 	$(BIN)/python -m pytest tests/integration -q -m integration
+	$(MAKE) --no-print-directory test-asr
 	$(MAKE) --no-print-directory test-browser
 	$(MAKE) --no-print-directory test-rasa
 
@@ -31,6 +33,10 @@ test-unit: $(STAMP)
 
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration -q -m integration
+
+# Speech with a real Vietnamese model: `hotline asr download`, then VOSK_MODEL_PATH=... make test-asr
+test-asr: $(STAMP)
+	$(BIN)/python -m pytest tests/asr -q -m asr
 
 # The browser tier: Debian's Chromium (apt-get install chromium) driven by Playwright; the
 # screenshots land in test-artifacts/browser/.
@@ -51,6 +57,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/case_creation.py
 	$(BIN)/python bench/nlu_engine.py
+	$(BIN)/python bench/asr_speed.py
 	$(BIN)/python bench/webhook_ack.py
 	$(BIN)/python bench/registration_wave.py
 
