@@ -99,7 +99,10 @@ def cost(model: LoadedModel, path: Path) -> dict[str, float]:
     chunk = rate * CHUNK_MS // 1000 * (1 if fmt != "slin16" else 2)
     cpu0 = time.process_time()
     recognizer = StreamingRecognizer(
-        model.model, model.info.sample_rate, input_rate=rate, input_format=fmt  # type: ignore[arg-type]
+        model.model,
+        model.info.sample_rate,
+        input_rate=rate,
+        input_format=fmt,  # type: ignore[arg-type]
     )
     for i in range(0, len(data), chunk):
         recognizer.feed_all(data[i : i + chunk])
@@ -122,7 +125,10 @@ def _stream(model: LoadedModel, data: bytes, fmt: str, rate: int, seconds: float
     needed = int(seconds * rate * width)
     audio = (data * (needed // len(data) + 1))[:needed]
     recognizer = StreamingRecognizer(
-        model.model, model.info.sample_rate, input_rate=rate, input_format=fmt  # type: ignore[arg-type]
+        model.model,
+        model.info.sample_rate,
+        input_rate=rate,
+        input_format=fmt,  # type: ignore[arg-type]
     )
     start = time.perf_counter()
     for n, i in enumerate(range(0, len(audio), chunk)):
