@@ -6,13 +6,16 @@ Handlers never read `os.environ`; they receive a `Settings` built here by the co
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import time
 from pathlib import Path
 from typing import Any
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f", ""}
+_HOURS_RE = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 
 
 class ConfigError(ValueError):
@@ -57,6 +60,29 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
+def parse_open_hours(raw: str) -> tuple[time, time] | None:
+    """`IVR_OPEN_HOURS` such as "07:00-21:00" (local time in Huế): (opens, closes), or None for
+    a hotline open around the clock ("", "always", "00:00-24:00"). A range may run past
+    midnight ("18:00-06:00")."""
+    value = raw.strip().lower()
+    if value in {"", "always", "24/7", "00:00-24:00"}:
+        return None
+    match = _HOURS_RE.fullmatch(value)
+    if match is None:
+        raise ConfigError(
+            f"IVR_OPEN_HOURS={raw!r} is not an opening-hours range: write it like 07:00-21:00"
+        )
+    opens_h, opens_m, closes_h, closes_m = (int(group) for group in match.groups())
+    if opens_h > 23 or opens_m > 59 or closes_m > 59 or (closes_h, closes_m) > (24, 0):
+        raise ConfigError(f"IVR_OPEN_HOURS={raw!r} has an hour or minute out of range")
+    # "…-24:00" closes at midnight: open until the last moment of the day.
+    closes = time.max if closes_h == 24 else time(closes_h, closes_m)
+    opens = time(opens_h, opens_m)
+    if opens == closes:
+        raise ConfigError(f"IVR_OPEN_HOURS={raw!r} opens and closes at the same time")
+    return opens, closes
+
+
 def _parse_float(name: str, raw: str) -> float:
     try:
         return float(raw.strip())
@@ -93,6 +119,8 @@ class Settings:
     messenger_api_base_url: str = "https://graph.facebook.com"
     telegram_api_base_url: str = "https://api.telegram.org"
     inbox_relay: bool = False
+    # A stored delivery still unanswered after this long is queued again by beat's sweep.
+    inbox_requeue_seconds: float = 60.0
     secret_key: str = ""
     public_base_url: str = "http://127.0.0.1:5000"
     http_host: str = "127.0.0.1"
@@ -100,12 +128,23 @@ class Settings:
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
     case_code_prefix: str = "HUE"
+    ivr_open_hours: str = "07:00-21:00"
+    ivr_recordings_dir: str = ""
     sql_echo: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'hotline.sqlite3').resolve()}"
+
+    @property
+    def effective_recordings_dir(self) -> Path:
+        """Where the IVR asks Asterisk to write recordings (storage the speech workers share)."""
+        return (
+            Path(self.ivr_recordings_dir)
+            if self.ivr_recordings_dir
+            else self.var_dir / "recordings"
+        )
 
     @property
     def uses_embedded_broker(self) -> bool:
@@ -125,6 +164,7 @@ _ENV: dict[str, str] = {
     "BOT_BACKEND": "bot_backend",
     "RASA_URL": "rasa_url",
     "NLU_FALLBACK_THRESHOLD": "nlu_fallback_threshold",
+    "INBOX_REQUEUE_SECONDS": "inbox_requeue_seconds",
     "VOSK_MODEL_PATH": "vosk_model_path",
     "TWILIO_ACCOUNT_SID": "twilio_account_sid",
     "TWILIO_AUTH_TOKEN": "twilio_auth_token",
@@ -149,6 +189,8 @@ _ENV: dict[str, str] = {
     "HOTLINE_AGI_HOST": "agi_host",
     "HOTLINE_AGI_PORT": "agi_port",
     "HOTLINE_CASE_PREFIX": "case_code_prefix",
+    "IVR_OPEN_HOURS": "ivr_open_hours",
+    "IVR_RECORDINGS_DIR": "ivr_recordings_dir",
     "SQL_ECHO": "sql_echo",
 }
 
@@ -185,6 +227,7 @@ def load_settings(
         raise ConfigError("NLU_FALLBACK_THRESHOLD must be between 0 and 1, e.g. 0.35")
     if settings.inbox_relay and not settings.effective_database_url.startswith("postgresql"):
         raise ConfigError("INBOX_RELAY=true needs PostgreSQL (DATABASE_URL=postgresql+psycopg://…)")
+    parse_open_hours(settings.ivr_open_hours)
     if settings.bot_backend not in {"embedded", "rasa"}:
         raise ConfigError(f"BOT_BACKEND={settings.bot_backend!r}: use 'embedded' or 'rasa'")
     return settings

@@ -85,7 +85,10 @@ def make_celery(settings: Settings) -> Celery:
         beat_schedule={
             "sla-sweep": {"task": "intake.sweep_sla", "schedule": SLA_SWEEP_SECONDS},
             "outbox-dispatch": {"task": "intake.dispatch_outbox", "schedule": OUTBOX_SECONDS},
-            "inbox-requeue": {"task": "channels.requeue_inbound", "schedule": INBOX_SECONDS},
+            "inbox-requeue": {
+                "task": "channels.requeue_inbound",
+                "schedule": min(INBOX_SECONDS, max(1.0, settings.inbox_requeue_seconds / 2)),
+            },
             "asr-requeue": {"task": "asr.requeue_untranscribed", "schedule": ASR_REQUEUE_SECONDS},
         },
         task_routes={"asr.transcribe_case": {"queue": ASR_QUEUE}},

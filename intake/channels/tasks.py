@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from celery import Task
@@ -76,7 +77,8 @@ def requeue_inbound_task() -> int:
     """Queue again every delivery that has waited too long (run by beat)."""
     runtime = get_runtime()
     with unit_of_work(runtime.sessions) as session:
-        ids = inbox.stale_ids(session, utcnow())
+        older_than = timedelta(seconds=runtime.settings.inbox_requeue_seconds)
+        ids = inbox.stale_ids(session, utcnow(), older_than=older_than)
     for delivery_id in ids:
         process_inbound_task.delay(delivery_id)
     if ids:

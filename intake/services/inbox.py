@@ -185,14 +185,16 @@ def record_failure(session: Session, delivery_id: int, now: datetime, error: str
     return False
 
 
-def stale_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
-    """Pending deliveries queued longer ago than STALE_AFTER; their queue time is reset."""
+def stale_ids(
+    session: Session, now: datetime, limit: int = 500, *, older_than: timedelta = STALE_AFTER
+) -> list[int]:
+    """Pending deliveries queued longer ago than `older_than`; their queue time is reset."""
     ids = list(
         session.scalars(
             select(InboundDelivery.id)
             .where(
                 InboundDelivery.status == DeliveryStatus.PENDING,
-                InboundDelivery.queued_at <= now - STALE_AFTER,
+                InboundDelivery.queued_at <= now - older_than,
             )
             .order_by(InboundDelivery.id)
             .limit(limit)
