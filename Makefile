@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration test-asr test-browser test-rasa lint bench clean
+SOUNDS_DIR ?= var/sounds/vi
+
+.PHONY: prompts run test test-unit test-ivr test-integration test-asr test-browser test-rasa lint bench clean translations
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
@@ -13,23 +15,52 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-run: $(STAMP)
+# The console's English catalogue. The compiled .mo is kept in the tree (an installed package
+# needs no build step); it is recompiled whenever the .po is newer, and a unit test checks that
+# it matches the .po.
+CATALOG := agents_console/translations/en/LC_MESSAGES
+$(CATALOG)/messages.mo: $(CATALOG)/messages.po $(STAMP)
+	$(BIN)/pybabel compile -d agents_console/translations -D messages
+
+# After changing console strings: extract them, merge into the .po (then translate the new
+# msgstr entries) and compile.
+translations: $(STAMP)
+	mkdir -p var
+	$(BIN)/pybabel extract -F agents_console/babel.cfg -k _l -k lazy_gettext --no-location \
+	  --sort-output --omit-header -o var/console.pot .
+	$(BIN)/pybabel update -i var/console.pot -d agents_console/translations -D messages \
+	  --width 100 --ignore-obsolete
+	$(BIN)/pybabel compile -d agents_console/translations -D messages --statistics
+
+run: $(STAMP) $(CATALOG)/messages.mo
 	$(BIN)/hotline run
 
-# Lint and types, then the unit tier (SQLite; speech on a synthetic Vosk model), the
-# integration tier (PostgreSQL, Redis, real worker processes), the real-model speech tier (runs
+# The IVR's Vietnamese prompts as 8 kHz WAV files (espeak-ng + sox) under $(SOUNDS_DIR)/hotline/.
+# Existing files (studio recordings) are kept; `make prompts PROMPTS_FLAGS=--force` replaces them.
+prompts: $(STAMP)
+	$(BIN)/python -m ivr.make_prompts --dir $(SOUNDS_DIR) $(PROMPTS_FLAGS)
+
+# Lint and types, then the unit tier (SQLite; speech on a synthetic Vosk model), the IVR tier
+# (the FastAGI server as a process, on SQLite), the integration tier (PostgreSQL, Redis, real
+# worker processes), the real-model speech tier (runs
 # when VOSK_MODEL_PATH points at a model, says it skipped otherwise), the browser tier (the web
 # chat page in a real Chromium) and the Rasa tier (a real Rasa server in its own environment).
-test: $(STAMP)
+test: $(STAMP) $(CATALOG)/messages.mo
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest tests/unit -q
+	$(BIN)/python -m pytest tests/ivr -q
 	$(BIN)/python -m pytest tests/integration -q -m integration
 	$(MAKE) --no-print-directory test-asr
 	$(MAKE) --no-print-directory test-browser
 	$(MAKE) --no-print-directory test-rasa
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) $(CATALOG)/messages.mo
 	$(BIN)/python -m pytest tests/unit -q
+
+# The telephone line: `hotline agi serve` as a real process on SQLite, Asterisk played by a
+# peer speaking AGI over a socket (tests/ivr/agi_peer.py).
+test-ivr: $(STAMP)
+	$(BIN)/python -m pytest tests/ivr -q
 
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration -q -m integration
@@ -40,7 +71,7 @@ test-asr: $(STAMP)
 
 # The browser tier: Debian's Chromium (apt-get install chromium) driven by Playwright; the
 # screenshots land in test-artifacts/browser/.
-test-browser: $(STAMP)
+test-browser: $(STAMP) $(CATALOG)/messages.mo
 	$(BIN)/python -m pytest tests/browser -q -m browser
 
 # The Rasa tier: its own Python 3.10 environment (.rasa-venv, about 2.7 GB, 4 minutes to build),
@@ -60,6 +91,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/asr_speed.py
 	$(BIN)/python bench/webhook_ack.py
 	$(BIN)/python bench/registration_wave.py
+	$(BIN)/python bench/agi_load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,15 @@ from typing import Any
 from flask import Flask, jsonify
 from sqlalchemy import text
 
+from agents_console.admin.views import bp as admin_bp
+from agents_console.auth import init_auth
+from agents_console.cases.views import bp as cases_bp
+from agents_console.conversations.views import bp as conversations_bp
+from agents_console.dashboards.views import bp as dashboards_bp
+from agents_console.public.views import bp as public_bp
+from agents_console.registrations.views import bp as registrations_bp
+from agents_console.training.views import bp as training_bp
+from agents_console.web import default_config, init_web
 from intake.channels.webhooks import bp as channels_bp
 from intake.migrate import is_up_to_date
 from intake.runtime import Runtime
@@ -22,12 +31,25 @@ def create_app(runtime: Runtime, overrides: dict[str, Any] | None = None) -> Fla
         SECRET_KEY=runtime.settings.secret_key or secrets.token_hex(32),
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_AS_ASCII=False,
+        **default_config(runtime.settings),
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if overrides:
         app.config.update(overrides)
     app.extensions["hotline.runtime"] = runtime
+    # Console foundation first: cookies, CSRF, headers, languages, error pages; then accounts.
+    init_web(app)
+    init_auth(app, runtime)
+    # Providers sign their requests; the web chat API has its own session tokens.
+    app.extensions["csrf"].exempt(channels_bp)
     app.register_blueprint(channels_bp)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(training_bp)
+    app.register_blueprint(registrations_bp)
+    app.register_blueprint(dashboards_bp)
+    app.register_blueprint(cases_bp)
+    app.register_blueprint(conversations_bp)
 
     @app.get("/healthz")
     def healthz() -> Any:

@@ -76,11 +76,20 @@ def cli() -> None:
 @click.option("--host", default=None, help="Address for console + webhooks [127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port for console + webhooks [5000].")
 @click.option("--no-worker", is_flag=True, help="Do not start the background worker.")
+@click.option("--agi-port", type=int, default=None, help="Port for FastAGI [4573].")
+@click.option("--no-agi", is_flag=True, help="Do not start the FastAGI server.")
 @click.pass_context
-def run(ctx: click.Context, host: str | None, port: int | None, no_worker: bool) -> None:
+def run(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    no_worker: bool,
+    agi_port: int | None,
+    no_agi: bool,
+) -> None:
     """Run everything on one machine: migrate the database, seed demo data on first run,
-    start the background worker (Celery with beat) and serve the console and webhooks.
-    Stops cleanly on Ctrl-C."""
+    start the background worker (Celery with beat) and the FastAGI server for Asterisk, and
+    serve the console and webhooks. Stops cleanly on Ctrl-C."""
     from werkzeug.serving import make_server
 
     from agents_console.app import create_app
@@ -92,6 +101,7 @@ def run(ctx: click.Context, host: str | None, port: int | None, no_worker: bool)
     upgrade(runtime.engine)
     _seed_if_empty(runtime)
     worker = None if no_worker else _start_worker(settings)
+    agi = None if no_agi else _start_agi(settings, agi_port)
     stop = threading.Event()
     if settings.inbox_relay:
         threading.Thread(target=_relay(runtime).run, args=(stop,), daemon=True).start()
@@ -114,8 +124,9 @@ def run(ctx: click.Context, host: str | None, port: int | None, no_worker: bool)
         server.serve_forever()
     finally:
         server.server_close()
-        if worker is not None:
-            _stop_worker(worker)
+        for child in (agi, worker):
+            if child is not None:
+                _stop_child(child)
         click.echo("hotline: stopped")
 
 
@@ -139,7 +150,15 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, start_new_session=True, env=os.environ.copy())  # noqa: S603
 
 
-def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
+def _start_agi(settings: Settings, port: int | None) -> subprocess.Popen[bytes]:
+    """`hotline agi serve` as a child: it forks a process per call, which a threaded web
+    server must not do itself."""
+    command = [sys.executable, "-m", "intake", "agi", "serve", "--host", settings.agi_host]
+    command += ["--port", str(port if port is not None else settings.agi_port)]
+    return subprocess.Popen(command, start_new_session=True, env=os.environ.copy())  # noqa: S603
+
+
+def _stop_child(worker: subprocess.Popen[bytes]) -> None:
     if worker.poll() is not None:
         return
     worker.terminate()  # Celery's warm shutdown: finish the current task, then exit
@@ -319,10 +338,14 @@ def relay(ctx: click.Context) -> None:
 def _register_bot_commands() -> None:
     from bot.cli import chat, nlu
     from intake.asr_cli import asr
+    from intake.open311_cli import open311
+    from ivr.cli import agi
 
     cli.add_command(nlu)
     cli.add_command(chat)
     cli.add_command(asr)
+    cli.add_command(open311)
+    cli.add_command(agi)
 
 
 _register_bot_commands()

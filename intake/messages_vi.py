@@ -43,6 +43,8 @@ NOTIFY_RESOLVED = "Phản ánh {code} đã được xử lý xong: {resolution} 
 ERR_CASE_NOT_FOUND = "Không tìm thấy phản ánh có mã {code}. Vui lòng kiểm tra lại mã."
 ERR_TRANSITION = "Không thể chuyển phản ánh {code} từ trạng thái “{src}” sang “{dst}”."
 ERR_REASON_REQUIRED = "Vui lòng ghi rõ lý do."
+ERR_NOTE_REQUIRED = "Vui lòng nhập nội dung ghi chú."
+ERR_REPLY_REQUIRED = "Vui lòng nhập nội dung trả lời người dân."
 ERR_RESOLUTION_REQUIRED = "Vui lòng ghi kết quả xử lý để công khai cho người dân."
 ERR_EXTENSION_NOT_LATER = "Thời hạn mới phải sau thời hạn hiện tại ({due})."
 ERR_MASTER_CASE = "Không thể đánh dấu phản ánh trùng với chính nó hoặc với một phản ánh trùng khác."
@@ -76,3 +78,6 @@ VOICE_FALLBACK = (
     "Mã phản ánh sẽ được gửi cho quý vị bằng tin nhắn."
 )
 VOICE_THANKS = "Cảm ơn quý vị. Tổng đài đã nhận lời nhắn và sẽ gửi mã phản ánh qua tin nhắn."
+
+# Open311: the notice a partner system passes on to the resident.
+OPEN311_NOTICE = "Tổng đài đã tiếp nhận phản ánh, mã {code}. Theo dõi tại {track_url}."

@@ -86,6 +86,7 @@ def dispatch_outbox_task(limit: int = 100) -> int:
     name="asr.transcribe_case",
     bind=True,
     acks_late=True,
+    ignore_result=True,  # queued from webhooks and calls: never wait on the result backend
     max_retries=5,
     autoretry_for=(requests.RequestException, OperationalError),
     retry_backoff=10,

@@ -11,12 +11,14 @@ import json
 import logging
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from bot.nlu.data import DATA_DIR, TrainingData, load_directory, yaml_files
 from bot.nlu.entities import EntityExtractor
 from bot.nlu.model import NluModel, fingerprint_files, train
+from bot.nlu.versions import live_version, pointer_stamp
 from intake.seed import HUE_WARDS
 
 log = logging.getLogger(__name__)
@@ -43,8 +45,26 @@ def train_model(data: TrainingData, fingerprint: str = "") -> NluModel:
     return train([e.text for e in examples], [e.full_intent for e in examples], fingerprint)
 
 
+@dataclass
+class _Source:
+    """Where a loaded engine came from, so it can follow a newly published version."""
+
+    var_dir: Path
+    data_dir: Path
+    code_prefix: str
+    stamp: tuple[int, int] | None
+    checked_at: float
+    version: str | None
+
+
 class EmbeddedNLU:
-    """Intent, complaint category and entities, from the Rasa project's own training files."""
+    """Intent, complaint category and entities, from the Rasa project's own training files.
+
+    When a model version is published from the console (`bot/nlu/versions.py`), that version is
+    served instead; an engine made by `load_or_train` notices a newly published version (or a
+    rollback) within `REFRESH_SECONDS` and switches to it without a restart."""
+
+    REFRESH_SECONDS = 5.0
 
     def __init__(
         self, model: NluModel, extractor: EntityExtractor, threshold: float = 0.35
@@ -52,6 +72,12 @@ class EmbeddedNLU:
         self.model = model
         self.extractor = extractor
         self.threshold = threshold
+        self._source: _Source | None = None
+
+    @property
+    def version(self) -> str | None:
+        """The published version served, or None when following the training files."""
+        return self._source.version if self._source else None
 
     @classmethod
     def load_or_train(
@@ -62,28 +88,34 @@ class EmbeddedNLU:
         threshold: float = 0.35,
         code_prefix: str = "HUE",
     ) -> EmbeddedNLU:
-        """Load the trained model; train (and save) it first if the data changed since."""
-        data = load_directory(data_dir)
-        fingerprint = data_fingerprint(data_dir)
-        path = model_path(var_dir)
-        model = _load_current(path, fingerprint)
-        if model is None:
-            # Several worker processes may start together: one trains, the others wait for it
-            # and load what it saved.
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.with_suffix(".lock").open("w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                model = _load_current(path, fingerprint)
-                if model is None:
-                    started = time.perf_counter()
-                    model = train_model(data, fingerprint)
-                    model.save(path)
-                    log.info(
-                        "trained the embedded NLU model in %.1f s", time.perf_counter() - started
-                    )
-        return cls(model, extractor_for(data, code_prefix), threshold)
+        """Load the published model version if there is one; otherwise the model trained on
+        `data_dir`, training (and saving) it first if the data changed since."""
+        stamp = pointer_stamp(var_dir)
+        model, extractor, version = _load(var_dir, data_dir, code_prefix)
+        nlu = cls(model, extractor, threshold)
+        nlu._source = _Source(var_dir, data_dir, code_prefix, stamp, time.monotonic(), version)
+        return nlu
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Switch to the published version if it changed (checked at most every few seconds)."""
+        source = self._source
+        if source is None:
+            return
+        now = time.monotonic()
+        if not force and now - source.checked_at < self.REFRESH_SECONDS:
+            return
+        source.checked_at = now
+        stamp = pointer_stamp(source.var_dir)
+        if stamp == source.stamp and not force:
+            return
+        self.model, self.extractor, source.version = _load(
+            source.var_dir, source.data_dir, source.code_prefix
+        )
+        source.stamp = stamp
+        log.info("NLU model switched to %s", source.version or "the training files' model")
 
     def parse(self, text: str) -> dict[str, Any]:
+        self.refresh()
         text = text if isinstance(text, str) else ""
         intents, categories = self.model.predict(text)
         ranking = [{"name": n, "confidence": round(p, 4)} for n, p in intents[:RANKING_LENGTH]]
@@ -119,6 +151,33 @@ class EmbeddedNLU:
                 },
             }
         return result
+
+
+def _load(
+    var_dir: Path, data_dir: Path, code_prefix: str
+) -> tuple[NluModel, EntityExtractor, str | None]:
+    published = live_version(var_dir)
+    if published is not None:
+        lookups_dir = published.data_dir if published.data_dir.is_dir() else data_dir
+        model = NluModel.load(published.model_path)
+        return model, extractor_for(load_directory(lookups_dir), code_prefix), published.id
+    data = load_directory(data_dir)
+    fingerprint = data_fingerprint(data_dir)
+    path = model_path(var_dir)
+    current = _load_current(path, fingerprint)
+    if current is None:
+        # Several worker processes may start together: one trains, the others wait for it
+        # and load what it saved.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.with_suffix(".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            current = _load_current(path, fingerprint)
+            if current is None:
+                started = time.perf_counter()
+                current = train_model(data, fingerprint)
+                current.save(path)
+                log.info("trained the embedded NLU model in %.1f s", time.perf_counter() - started)
+    return current, extractor_for(data, code_prefix), None
 
 
 class RasaNLU:

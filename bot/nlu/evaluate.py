@@ -14,6 +14,7 @@ import numpy as np
 
 from bot.nlu.data import Example, TrainingData
 from bot.nlu.engine import train_model
+from bot.nlu.model import NluModel
 
 
 def _report(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
@@ -48,6 +49,12 @@ def _predict_all(
     train_examples: Sequence[Example], test_examples: Sequence[Example]
 ) -> tuple[list[str], list[str], list[str], list[str]]:
     model = train_model(TrainingData(examples=list(train_examples)))
+    return _predict_with(model, test_examples)
+
+
+def _predict_with(
+    model: NluModel, test_examples: Sequence[Example]
+) -> tuple[list[str], list[str], list[str], list[str]]:
     intents_true, intents_pred, cats_true, cats_pred = [], [], [], []
     for example in test_examples:
         intent_ranking, category_ranking = model.predict(example.text)
@@ -95,6 +102,16 @@ def cross_validate(
 
 def holdout(data: TrainingData, test: TrainingData) -> dict[str, Any]:
     t, p, ct, cp = _predict_all(data.examples, test.examples)
+    return {
+        "examples": len(test.examples),
+        "intent": _report(t, p),
+        "category": _report(ct, cp),
+    }
+
+
+def score(model: NluModel, test: TrainingData) -> dict[str, Any]:
+    """The held-out report for an already trained model (no retraining)."""
+    t, p, ct, cp = _predict_with(model, test.examples)
     return {
         "examples": len(test.examples),
         "intent": _report(t, p),

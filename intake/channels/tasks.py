@@ -21,7 +21,16 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS = (2, 10, 30, 60)
 
 
-@celery_app.task(name="channels.process_inbound", bind=True, acks_late=True, max_retries=None)
+# Nobody waits for these tasks' results: with ignore_result, queueing one never touches the
+# result backend, so a webhook publishing while Redis is down gives up within a second (the
+# stored delivery waits for the sweep) instead of retrying the backend for 20 seconds.
+@celery_app.task(
+    name="channels.process_inbound",
+    bind=True,
+    acks_late=True,
+    max_retries=None,
+    ignore_result=True,
+)
 def process_inbound_task(self: Task, delivery_id: int) -> int:
     """Run the bot on one stored delivery and send its replies; returns how many were queued."""
     retries = int(self.request.retries or 0)
@@ -43,7 +52,7 @@ def process_inbound_task(self: Task, delivery_id: int) -> int:
     return len(queued)
 
 
-@celery_app.task(name="channels.process_inbound_batch", acks_late=True)
+@celery_app.task(name="channels.process_inbound_batch", acks_late=True, ignore_result=True)
 def process_inbound_batch_task(delivery_ids: list[int]) -> int:
     """Several deliveries the relay announced together; a failing one is retried on its own."""
     try:

@@ -1,6 +1,7 @@
 """The intake domain model. Importing this package registers every table on `Base.metadata`."""
 
 from intake.models.base import Base, UTCDateTime, utcnow
+from intake.models.calls import CallOutcome, CallRecord
 from intake.models.cases import (
     Attachment,
     Case,
@@ -21,6 +22,7 @@ from intake.models.contacts import (
     Message,
 )
 from intake.models.inbound import DeliveryStatus, InboundDelivery
+from intake.models.open311 import Open311ApiKey, Open311Request
 from intake.models.outbox import OutboxMessage, OutboxStatus
 from intake.models.reference import Agency, AgencyKind, Category, RoutingRule, Ward
 from intake.models.registrations import (
@@ -31,6 +33,7 @@ from intake.models.registrations import (
     VerificationStatus,
     Verifier,
 )
+from intake.models.training import ReviewStatus, TrainingReview
 from intake.models.users import ROLES_SEEING_PERSONAL_DATA, Role, User
 
 __all__ = [
@@ -39,6 +42,8 @@ __all__ = [
     "AgencyKind",
     "Attachment",
     "Base",
+    "CallOutcome",
+    "CallRecord",
     "Case",
     "CaseCodeCounter",
     "CaseEvent",
@@ -56,14 +61,18 @@ __all__ = [
     "HouseholdMember",
     "InboundDelivery",
     "Message",
+    "Open311ApiKey",
+    "Open311Request",
     "OutboxMessage",
     "OutboxStatus",
     "Priority",
     "Programme",
     "Registration",
     "RegistrationVerification",
+    "ReviewStatus",
     "Role",
     "RoutingRule",
+    "TrainingReview",
     "UTCDateTime",
     "User",
     "VerificationStatus",

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -50,12 +51,30 @@ class Priority(enum.IntEnum):
     LOW = 4
 
 
+# The statuses whose SLA clocks run (intake.services.cases.OPEN_STATUSES), for partial indexes.
+OPEN_SQL = text("status IN ('new', 'acknowledged', 'in_progress', 'reopened')")
+
+
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_status_priority", "status", "priority", "created_at"),
         Index("ix_cases_ack_due_at", "ack_due_at"),
         Index("ix_cases_resolve_due_at", "resolve_due_at"),
+        # The console queue: one priority at a time, newest first, with a keyset on
+        # (created_at, id); backward index scans give the DESC order (see services/queue.py).
+        Index("ix_cases_queue", "priority", "created_at", "id"),
+        Index("ix_cases_queue_open", "priority", "created_at", "id", postgresql_where=OPEN_SQL),
+        Index("ix_cases_queue_status", "status", "priority", "created_at", "id"),
+        Index("ix_cases_queue_agency", "agency_id", "priority", "created_at", "id"),
+        Index("ix_cases_queue_assignee", "assignee_id", "priority", "created_at", "id"),
+        # SLA filters of the queue: only open cases have a running clock.
+        Index(
+            "ix_cases_ack_due_open",
+            "ack_due_at",
+            postgresql_where=text(f"{OPEN_SQL.text} AND acknowledged_at IS NULL"),
+        ),
+        Index("ix_cases_resolve_due_open", "resolve_due_at", postgresql_where=OPEN_SQL),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

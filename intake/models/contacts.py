@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.models.base import Base, JSONType, UTCDateTime, str_enum, utcnow
@@ -67,7 +67,16 @@ class ContactIdentity(Base):
 
 class Conversation(Base):
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_contact_channel", "contact_id", "channel"),)
+    __table_args__ = (
+        Index("ix_conversations_contact_channel", "contact_id", "channel"),
+        # The console's live takeover lists the conversations waiting for (or with) an agent.
+        Index(
+            "ix_conversations_state_waiting",
+            "state",
+            "last_message_at",
+            postgresql_where=text("state IN ('waiting_agent', 'agent')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))

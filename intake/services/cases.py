@@ -25,6 +25,7 @@ from intake.models import (
     Category,
     Channel,
     Contact,
+    Conversation,
     Priority,
     User,
     Ward,
@@ -32,9 +33,10 @@ from intake.models import (
 from intake.services import outbox
 from intake.services.codes import allocate_case_code, canonical_code
 from intake.services.contacts import reply_address
+from intake.services.conversations import send_to_resident
 from intake.services.errors import InvalidInput, InvalidTransition, NotFound
 from intake.services.routing import agency_for
-from intake.validation import fold_accents, normalize_text
+from intake.validation import fold_accents, mask_pii, normalize_text
 
 DEFAULT_ACK_HOURS = 1
 DEFAULT_RESOLVE_HOURS = 7 * 24
@@ -459,6 +461,80 @@ def untranscribed_ids(session: Session, now: datetime, *, limit: int = 200) -> l
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def mark_draft(case: Case, reason: str, *, now: datetime, actor: Actor, **details: Any) -> Case:
+    """Say on the timeline (internally) that the case holds an unfinished report, e.g. a caller
+    who hung up before confirming: agents check it and call back. The case is otherwise a
+    normal case, so it is routed, clocked and followed like any other."""
+    _event(case, now, actor, "draft", {"reason": reason, **details}, None)
+    return case
+
+
+def is_draft(case: Case) -> bool:
+    return any(event.action == "draft" for event in case.events)
+
+
+def cases_reported_by_phone(session: Session, phone_e164: str, *, limit: int = 3) -> list[Case]:
+    """The latest cases reported from this phone number (on any channel), newest first."""
+    stmt = (
+        select(Case)
+        .join(Contact, Contact.id == Case.reporter_contact_id)
+        .where(Contact.phone_e164 == phone_e164)
+        .order_by(Case.created_at.desc(), Case.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def add_note(session: Session, case: Case, text: str, *, now: datetime, actor: Actor) -> CaseEvent:
+    """An internal note on the timeline (never shown on the tracking page)."""
+    text = normalize_text(text or "")
+    if not text:
+        raise InvalidInput({"text": msg.ERR_NOTE_REQUIRED})
+    event = _event(case, now, actor, "note", {"text": text}, None)
+    case.updated_at = now
+    session.flush()
+    return event
+
+
+def reply_publicly(
+    session: Session, case: Case, text: str, *, now: datetime, actor: Actor
+) -> CaseEvent:
+    """Answer the reporter on the channel they used, and publish the answer on the timeline.
+
+    A case opened in a conversation is answered in that conversation (web chat shows it in the
+    widget; other channels go through the outbox); otherwise the reporter's reply address
+    (SMS for calls). The tracking page shows the answer with phone numbers and CCCDs masked."""
+    text = normalize_text(text or "")
+    if not text:
+        raise InvalidInput({"text": msg.ERR_REPLY_REQUIRED})
+    event = _event(case, now, actor, "public_reply", {"text": text}, mask_pii(text))
+    case.updated_at = now
+    session.flush()
+    key = f"case:{case.code}:reply:{event.id}"
+    if case.conversation_id is not None:
+        conversation = session.get(Conversation, case.conversation_id)
+        if conversation is not None:
+            send_to_resident(session, conversation, text, now, sender="agent", key=key)
+            event.data = {**event.data, "delivered_via": conversation.channel.value}
+            return event
+    contact = session.get(Contact, case.reporter_contact_id) if case.reporter_contact_id else None
+    address = reply_address(contact, case.channel) if contact else None
+    if address is not None:
+        channel, recipient = address
+        outbox.enqueue(
+            session,
+            key=key,
+            channel=channel,
+            recipient=recipient,
+            body=text,
+            now=now,
+            case_id=case.id,
+        )
+        event.data = {**event.data, "delivered_via": channel.value}
+    session.flush()
+    return event
 
 
 def public_events(case: Case) -> list[CaseEvent]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from intake.models import (
@@ -165,6 +165,23 @@ def hand_off(session: Session, conversation: Conversation, now: datetime, reason
     state["handoff"] = {"at": now.isoformat(), "reason": reason}
     conversation.bot_state = state
     session.flush()
+
+
+def take(session: Session, conversation_id: int, user_id: int) -> bool:
+    """An agent takes a conversation waiting for one; False if another agent was quicker.
+
+    One UPDATE guarded by the state: of two agents clicking at once, exactly one wins."""
+    result = session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == conversation_id,
+            Conversation.state == ConversationState.WAITING_AGENT,
+        )
+        .values(state=ConversationState.AGENT, assigned_user_id=user_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 def hand_back(session: Session, conversation: Conversation) -> None:

@@ -55,6 +55,9 @@ class RegistrationInput:
     members: list[MemberInput] = field(default_factory=list)
     reporter_contact_id: int | None = None
     conversation_id: int | None = None
+    # A recording that goes with the registration (a caller's name said on the hotline): it
+    # is kept on the registration's case and transcribed there like any call recording.
+    recording_path: str | None = None
 
 
 @dataclass
@@ -128,6 +131,7 @@ def register(
             location_text=clean["address"],
             reporter_contact_id=data.reporter_contact_id,
             conversation_id=data.conversation_id,
+            recording_path=data.recording_path,
             extra={"programme": programme.code},
         ),
         now=now,

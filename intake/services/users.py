@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -83,8 +84,55 @@ def create_user(
     return user
 
 
+# Checked when the username is unknown, so that an unknown user costs the same scrypt time as a
+# wrong password and the answer time does not tell which usernames exist.
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with this username and password, else None.
+
+    Unknown user, inactive user and wrong password are indistinguishable to the caller, and
+    take the same time: the password is always checked against a scrypt hash."""
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None or not user.active or not verify_password(password, user.password_hash):
+    password_ok = verify_password(password, user.password_hash if user else _dummy_hash())
+    if user is None or not password_ok or not user.active:
         return None
     return user
+
+
+def update_user(
+    session: Session, user: User, *, full_name: str, role: Role, agency_id: int | None
+) -> User:
+    """Change a user's name, role and agency (an agency officer needs an agency)."""
+    errors: dict[str, str] = {}
+    agency = session.get(Agency, agency_id) if agency_id is not None else None
+    if agency_id is not None and agency is None:
+        errors["agency"] = msg.ERR_AGENCY_UNKNOWN.format(agency=agency_id)
+    if role == Role.AGENCY_OFFICER and agency is None and "agency" not in errors:
+        errors["agency"] = msg.ERR_OFFICER_NEEDS_AGENCY
+    if errors:
+        raise InvalidInput(errors)
+    user.full_name = full_name.strip() or user.username
+    user.role = role
+    user.agency = agency
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Give a user a new password (their other sessions end: the stamp changes)."""
+    if len(password) < 10:
+        raise InvalidInput({"password": msg.ERR_PASSWORD_SHORT})
+    user.password_hash = hash_password(password)
+    session.flush()
+
+
+def set_active(session: Session, user: User, active: bool, *, by: User) -> None:
+    """Deactivate (sessions end, login refused) or reactivate a user; not oneself."""
+    if user.id == by.id and not active:
+        raise InvalidInput({"active": "Bạn không thể tự khóa tài khoản của mình."})
+    user.active = active
+    session.flush()

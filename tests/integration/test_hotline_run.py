@@ -17,6 +17,7 @@ import pytest
 
 from intake.config import Settings
 from intake.worker import make_celery
+from tests.ivr.agi_peer import AgiPeer, Press
 
 pytestmark = pytest.mark.integration
 
@@ -35,12 +36,22 @@ def _get(url: str) -> tuple[int, dict]:
 def test_run_serves_healthz_works_tasks_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
     var = tmp_path / "var"
     port = _free_port()
+    agi_port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
     env["HOTLINE_VAR_DIR"] = str(var)
     log_path = tmp_path / "run.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "intake", "run", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "intake",
+                "run",
+                "--port",
+                str(port),
+                "--agi-port",
+                str(agi_port),
+            ],
             cwd=tmp_path,
             env=env,
             stdout=log,
@@ -81,6 +92,11 @@ def test_run_serves_healthz_works_tasks_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
                 codes = conn.execute("SELECT code FROM cases").fetchall()
             time.sleep(0.5)
         assert len(codes) == 1 and codes[0][0].startswith("HUE-")
+
+        # Asterisk reaches the FastAGI server `run` started: the line-test flow answers.
+        call = AgiPeer(agi_port).call("echo", [Press("123")], args=("1",))
+        assert "SAY DIGITS" in call.names and call.silence_problems() == []
+        assert any(e.name == "SAY DIGITS" and e.args[0] == "123" for e in call.exchanges)
     finally:
         proc.send_signal(signal.SIGINT)
         try:

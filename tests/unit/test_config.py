@@ -47,3 +47,18 @@ def test_bad_dotenv_line_is_reported(tmp_path):
     env_file.write_text("JUSTAWORD\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\.env:1"):
         load_settings({}, dotenv=env_file)
+
+
+def test_ivr_open_hours(tmp_path: Path) -> None:
+    from datetime import time
+
+    from intake.config import parse_open_hours
+
+    assert load_settings({}, dotenv=None).ivr_open_hours == "07:00-21:00"
+    s = load_settings({"IVR_OPEN_HOURS": "06:30-22:00"}, dotenv=None)
+    assert parse_open_hours(s.ivr_open_hours) == (time(6, 30), time(22, 0))
+    assert parse_open_hours("00:00-24:00") is None and parse_open_hours("always") is None
+    assert parse_open_hours("22:00-06:00") == (time(22, 0), time(6, 0))
+    for bad in ("7-21", "07:00-25:00", "08:00-08:00", "07:61-21:00"):
+        with pytest.raises(ConfigError, match="IVR_OPEN_HOURS"):
+            load_settings({"IVR_OPEN_HOURS": bad}, dotenv=None)

@@ -1,0 +1,1 @@
+"""Live takeover: conversations the bot handed off, taken, answered and handed back by agents."""

@@ -1,0 +1,1 @@
+"""The public side: the case tracking page and the Open311 GeoReport v2 API."""

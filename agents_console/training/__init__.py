@@ -1,0 +1,1 @@
+"""Intent training: the bot's examples, the review queue, retraining, reports, publishing."""
