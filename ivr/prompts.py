@@ -156,6 +156,11 @@ _TEXTS: dict[str, str] = {
         "Tất cả các đường dây đang bận. Xin quý vị vui lòng giữ máy, "
         "tổng đài viên sẽ tiếp nhận cuộc gọi ngay khi có thể."
     ),
+    # Played by the dialplan (ivr/asterisk/extensions.conf) when no agent answered in time.
+    "hotline/agents-busy-callback": (
+        "Xin lỗi quý vị, các tổng đài viên đều đang bận. Xin quý vị gọi lại sau, hoặc nhắn tin "
+        "cho tổng đài qua Zalo hay tin nhắn SMS. Xin cảm ơn."
+    ),
     # The operators' line test (ivr/flows/echo.py).
     "hotline/echo-welcome": "Đây là đường thử của tổng đài.",
     "hotline/echo-enter-digits": "Mời bấm vài số, kết thúc bằng phím thăng.",

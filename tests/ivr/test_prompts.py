@@ -67,6 +67,13 @@ def test_every_prompt_named_in_ivr_has_a_text() -> None:
         assert any(name.startswith(prefix) for name in PROMPTS), prefix
 
 
+def test_every_prompt_the_dialplan_plays_has_a_text() -> None:
+    dialplan = (IVR_DIR / "asterisk" / "extensions.conf").read_text(encoding="utf-8")
+    played = set(re.findall(r"Playback\((hotline/[a-z0-9/-]+)", dialplan))
+    assert "hotline/sorry-transfer" in played
+    assert played - set(PROMPTS) == set()
+
+
 def test_generator_keeps_existing_files_unless_forced(tmp_path: Path) -> None:
     commands: list[list[str]] = []
 
