@@ -92,6 +92,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/webhook_ack.py
 	$(BIN)/python bench/registration_wave.py
 	$(BIN)/python bench/agi_load.py
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
