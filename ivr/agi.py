@@ -340,6 +340,27 @@ class EagiCall(AgiCall):
                 return
             yield chunk
 
+    def discard_buffered_audio(self) -> int:
+        """Read and drop whatever audio is waiting on the descriptor, without blocking."""
+        dropped = 0
+        blocking = os.get_blocking(self._audio_fd)
+        try:
+            os.set_blocking(self._audio_fd, False)
+            while True:
+                try:
+                    chunk = os.read(self._audio_fd, 65536)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                dropped += len(chunk)
+        finally:
+            with contextlib.suppress(OSError):
+                os.set_blocking(self._audio_fd, blocking)
+        return dropped
+
 
 def _safe(text: str) -> str:
     """A value pyst2 can quote: one line, no double quotes."""

@@ -96,3 +96,8 @@ class AudioSource(Protocol):
         """Chunks of about `chunk_ms` of 8 kHz 16-bit signed linear mono, until the stream
         ends; feed them to `asr.recognizer.StreamingRecognizer`."""
         ...
+
+    def discard_buffered_audio(self) -> int:
+        """Drop the audio that piled up while prompts played (Asterisk writes it all the
+        time); returns how many bytes. Called just before listening."""
+        ...

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from asr.audio import AudioFormatError
 from asr.model import LoadedModel, ModelLayoutError, ModelNotInstalled, load_model
-from asr.recognizer import transcribe_file
+from asr.recognizer import Final, StreamingRecognizer, transcribe_file
 from bot.flows import location_from_entities
 from bot.nlu.engine import NluBackend
 from bot.runtime import make_nlu
@@ -82,6 +82,28 @@ class Speech:
             log.warning("menu answer not readable: %s", exc)
             return None
         return transcript.phrase
+
+    def listen(
+        self, audio: Iterable[bytes], phrases: Sequence[str], *, max_seconds: float
+    ) -> str | None:
+        """Which of `phrases` the caller says live (EAGI: 8 kHz linear audio as it arrives),
+        stopping at the end of the utterance or after `max_seconds` of audio."""
+        if self.model is None:
+            return None
+        recognizer = StreamingRecognizer(
+            self.model.model,
+            self.model.info.sample_rate,
+            input_rate=8000,
+            input_format="slin16",
+            phrases=list(phrases),
+            supports_grammar=self.model.info.supports_grammar,
+            max_utterance_s=max_seconds,
+        )
+        for chunk in audio:
+            for event in recognizer.feed_all(chunk):
+                if isinstance(event, Final) and (event.text or event.reason == "max_length"):
+                    return event.phrase
+        return recognizer.finish().phrase
 
     def transcribe(self, recording: str) -> Heard | None:
         """Free speech (a complaint) as text; None with no model or an unreadable file."""

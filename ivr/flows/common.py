@@ -24,7 +24,7 @@ from intake.models import CallOutcome, Channel
 from intake.services import calls
 from intake.services.contacts import contact_for_identity
 from intake.validation import ValidationError, normalize_phone
-from ivr.call import Call, CallHungUp, Recording
+from ivr.call import AudioSource, Call, CallHungUp, Recording
 from ivr.registry import FlowContext
 from ivr.speech import Speech
 
@@ -173,6 +173,14 @@ class CallSession:
                 self.speech_logged = True
             return None, ""
         self.say("hotline/speak-now")
+        if isinstance(self.call, AudioSource):
+            # EAGI: the caller's audio streams into the recogniser as they speak.
+            self.call.discard_buffered_audio()
+            phrase = self.speech.listen(
+                self.call.audio(), list(menu.phrases), max_seconds=SPOKEN_ANSWER_MS / 1000
+            )
+            self.step(f"{step}-listened", heard=phrase or "")
+            return (menu.phrases[phrase] if phrase else None), ""
         recording = self.record(
             f"{step}-answer",
             escape_digits="0123456789*#",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import wave
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,11 +143,35 @@ class FakeCall:
         bad = []
         for index, op in enumerate(self.ops):
             if (op.name == "get_data" and not op.arg) or (
-                op.name in {"wait_for_digit", "record"}
+                op.name in {"wait_for_digit", "record", "listen"}
                 and (index == 0 or self.ops[index - 1].name != "stream")
             ):
                 bad.append(index)
         return bad
+
+
+@dataclass
+class FakeEagiCall(FakeCall):
+    """A call with the caller's audio (EAGI): each time the flow listens, it hears the next of
+    `utterances` (8 kHz 16-bit linear PCM) in 20 ms chunks, then nothing more."""
+
+    utterances: Iterable[bytes] = ()
+    discarded: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._utterances = deque(self.utterances)
+
+    def discard_buffered_audio(self) -> int:
+        self.discarded += 1
+        return 0
+
+    def audio(self, chunk_ms: int = 20) -> Iterator[bytes]:
+        pcm = self._utterances.popleft() if self._utterances else b""
+        self._op("listen", str(len(pcm)))
+        size = 8000 * 2 * chunk_ms // 1000
+        for start in range(0, len(pcm), size):
+            yield pcm[start : start + size]
 
 
 def write_wav(path: Path, pcm: bytes, rate: int = 8000) -> Path:

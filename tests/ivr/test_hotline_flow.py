@@ -4,6 +4,7 @@ database (unit tier): the rows written, the SMS queued, and no input without a p
 from __future__ import annotations
 
 import dataclasses
+import wave
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +37,7 @@ from tests.ivr.call_records import (
     steps,
     the_call,
 )
-from tests.ivr.fake_call import FakeCall, Rec
+from tests.ivr.fake_call import FakeCall, FakeEagiCall, Rec
 
 CALLER = "+84905123456"
 CCCD = "046085001234"  # Thừa Thiên Huế, a man born in 1985
@@ -103,6 +104,36 @@ def test_complaint_by_keypad_without_a_speech_model(
     assert call.prompts()[:2] == ["hotline/greeting", "hotline/main-menu"]
     assert "hotline/category/environment" in call.prompts()
     assert "hotline/speak-now" not in call.prompts()  # keypad-only without a model
+
+
+def test_menus_are_heard_live_on_an_eagi_call(
+    make_ctx: Callable[..., FlowContext],
+    speech_audio: dict[str, Path],
+    tiny_model_dir: Path,
+) -> None:
+    """With EAGI the caller's audio streams into the recogniser: the menu and the confirmation
+    are understood as they are said, with no RECORD FILE for them."""
+    ctx = make_ctx(vosk_model_path=str(tiny_model_dir))
+
+    def pcm(path: Path) -> bytes:
+        with wave.open(str(path)) as audio:
+            return audio.readframes(audio.getnframes())
+
+    call = run(
+        FakeEagiCall(
+            keys=["", "3", ""],
+            recordings=[Rec(speech_audio["complaint"])],
+            utterances=[pcm(speech_audio["menu_one"]), pcm(speech_audio["confirm_yes"])],
+        ),
+        ctx,
+    )
+    with db(ctx) as session:
+        record = the_call(session, UNIQUE_ID)
+        check_complaint_by_speech(session, record)
+        listened = [step for step in record.steps if step["step"].endswith("-listened")]
+        assert [step["heard"] for step in listened] == ["một", "đúng"]
+    assert call.names().count("listen") == 2 and call.discarded == 2
+    assert call.names().count("record") == 1  # only the complaint itself is recorded
 
 
 def test_complaint_by_speech_with_a_model(
