@@ -77,7 +77,17 @@ class HangUp:
     during_prompt: bool = False
 
 
-Action = Press | Say | Silence | HangUp
+@dataclass(frozen=True)
+class Drop:
+    """The connection is lost during the next command that waits for the caller: the socket
+    closes with no answer and no HANGUP line (a crashed Asterisk, a network cut)."""
+
+
+class _Dropped(Exception):
+    pass
+
+
+Action = Press | Say | Silence | HangUp | Drop
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,7 @@ class CallResult:
     recordings: list[Path] = field(default_factory=list)
     hung_up_by_caller: bool = False
     closed_by_server: bool = False
+    dropped: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -215,7 +226,12 @@ class AgiPeer:
                 if dead:
                     answer, ends_call = DEAD, False
                 else:
-                    answer, ends_call = self._answer(name, cmd_args, pending, result)
+                    try:
+                        answer, ends_call = self._answer(name, cmd_args, pending, result)
+                    except _Dropped:
+                        result.dropped = True
+                        result.exchanges.append(Exchange(line, name, cmd_args, "", think))
+                        return result
                 if self.media_delay_s and name in PROMPTS | {"RECORD FILE", "WAIT FOR DIGIT"}:
                     time.sleep(self.media_delay_s)
                 sock.sendall(f"{answer}\n".encode())
@@ -256,6 +272,8 @@ class AgiPeer:
             return "200 result=0 endpos=16000", False
         if name in ("GET DATA", "WAIT FOR DIGIT", "RECORD FILE"):
             action = pending.pop(0) if pending else Silence()
+            if isinstance(action, Drop):
+                raise _Dropped
             if isinstance(action, HangUp):
                 result.hung_up_by_caller = True
                 if name == "RECORD FILE":

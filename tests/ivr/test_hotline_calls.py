@@ -6,6 +6,7 @@ waiting without a prompt."""
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from intake.models import CallOutcome, Case, CaseKind, Channel, Registration
 from intake.services.cases import is_draft
 from ivr.prompts import PROMPTS
 from tests.fixtures.speech import say
-from tests.ivr.agi_peer import Action, CallResult, HangUp, Press, Say, Silence
+from tests.ivr.agi_peer import Action, CallResult, Drop, HangUp, Press, Say, Silence
 from tests.ivr.call_records import (
     case_reported_by,
     check_complaint_by_speech,
@@ -218,6 +219,35 @@ def test_hanging_up_mid_complaint_keeps_a_draft(
         assert case.category is None and case.recording_path in record.recordings
         assert len(sms_to(session, caller)) == 1  # the caller still gets the code
         assert steps(record)[-1] == "hung_up"
+
+
+def test_a_connection_lost_mid_command_keeps_what_was_said(
+    hotline_server: AgiServerProcess, spoken: Callable[[str], Path]
+) -> None:
+    """Asterisk vanishes while the server waits for an answer (no HANGUP line, no answer: a
+    crash or a network cut). The call process keeps what was said as a draft case, the
+    caller still gets its code by SMS, and the server goes on taking calls."""
+    caller = new_caller()
+    audio = spoken("Cây đổ chắn ngang đường Lê Lợi trước trường Quốc Học")
+    peer = hotline_server.peer(caller=caller)
+    result = peer.call("hotline", [Press("1"), Say(audio, "dtmf"), Drop()])
+    assert result.dropped and result.exchanges[-1].name == "GET DATA"
+    deadline = time.monotonic() + 20
+    while True:
+        with hotline_server.runtime.sessions() as session:
+            record = the_call(session, unique_id(result))
+            if record.ended_at is not None or time.monotonic() > deadline:
+                break
+        time.sleep(0.1)
+    with hotline_server.runtime.sessions() as session:
+        record = the_call(session, unique_id(result))
+        assert record.outcome == CallOutcome.HUNG_UP and record.ended_at is not None
+        case = session.get(Case, record.case_id)
+        assert case is not None and is_draft(case)
+        assert len(sms_to(session, caller)) == 1
+    assert "Traceback" not in hotline_server.log_text().split(unique_id(result))[-1]
+    after = place(hotline_server, new_caller(), [Press("0")])
+    assert after.variables["HOTLINE_NEXT"] == "agent"
 
 
 def test_hanging_up_during_a_prompt_is_a_hang_up(hotline_server: AgiServerProcess) -> None:
