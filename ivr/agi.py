@@ -230,6 +230,9 @@ class AgiCall:
         except OSError as exc:
             self._hung_up = True
             raise CallHungUp(f"AGI connection lost: {exc}") from exc
+        except (ValueError, IndexError, KeyError, TypeError) as exc:
+            # pyst2's parser breaks on lines Asterisk never sends (an empty line, no code).
+            raise AgiFailure(f"{method}: unreadable answer from Asterisk: {exc}") from exc
         if self._input.hangup_seen:
             raise CallHungUp("the caller hung up")
         return value
