@@ -93,6 +93,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/registration_wave.py
 	$(BIN)/python bench/agi_load.py
 	$(BIN)/python bench/soak.py
+	$(BIN)/python bench/console_queue.py
+	$(BIN)/python bench/console_dashboard.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -77,6 +77,7 @@ def serve(
     process per call. Stops on SIGTERM or Ctrl-C once the calls in progress have ended."""
     from ivr.registry import load_flows
     from ivr.server import AgiServer, ServerConfig
+    from ivr.speech import preload
 
     configure_logging(log_level.upper())
     runtime = _runtime()
@@ -89,6 +90,7 @@ def serve(
     )
     _import_flows(flow_modules)
     flows = load_flows()
+    preload(settings)
     server = AgiServer(runtime, config)
     try:
         bound_host, bound_port = server.bind()

@@ -127,6 +127,17 @@ class Speech:
         )
 
 
+def preload(settings: Settings) -> None:
+    """Load the NLU model and the speech model in the FastAGI server before it forks, so every
+    call process shares them instead of loading its own (over a second per call otherwise)."""
+    if settings.bot_backend != "rasa":
+        try:
+            _nlu(settings).parse("xin chào")
+        except Exception:
+            log.exception("could not load the NLU model before serving calls")
+    Speech(settings)
+
+
 def understand(settings: Settings, text: str) -> Understanding | None:
     """Intent, category and place of a transcript by the configured bot backend; None when the
     NLU is unavailable (a Rasa server down): the caller is then asked by keypad."""

@@ -28,7 +28,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -156,9 +156,41 @@ def remaining(due: datetime, now: datetime) -> str:
     return _("quá hạn %(t)s", t=amount) if overdue else _("còn %(t)s", t=amount)
 
 
+EVENT_LABELS: dict[str, object] = {
+    "created": lazy_gettext("Tiếp nhận"),
+    "routed": lazy_gettext("Chuyển đơn vị"),
+    "assigned": lazy_gettext("Giao việc"),
+    "status_changed": lazy_gettext("Đổi trạng thái"),
+    "note": lazy_gettext("Ghi chú nội bộ"),
+    "public_reply": lazy_gettext("Trả lời người dân"),
+    "extended": lazy_gettext("Gia hạn"),
+    "transcribed": lazy_gettext("Nhận dạng giọng nói"),
+    "transcription_unavailable": lazy_gettext("Không nhận dạng được ghi âm"),
+    "draft": lazy_gettext("Phản ánh chưa hoàn tất"),
+    "overdue": lazy_gettext("Quá hạn, đã báo cấp trên"),
+}
+
+
+@bp.app_template_global("event_label")
+def event_label(action: str) -> str:
+    return str(EVENT_LABELS.get(action, action))
+
+
 @bp.app_template_global("status_name")
 def status_name(status: CaseStatus) -> str:
     return STATUS_NAMES[status]
+
+
+_STOPPED_OPEN = Markup('<span class="clock clock-stopped">')
+_STOPPED_CLOSE = Markup("</span>")
+_CLOCK_OPEN = {
+    "clock": Markup('<time class="clock" datetime="'),
+    "clock clock-overdue": Markup('<time class="clock clock-overdue" datetime="'),
+}
+_ATTR_DUE = Markup('" data-due="')
+_ATTR_TITLE = Markup('" title="')
+_CLOSE_TAG = Markup('">')
+_CLOCK_CLOSE = Markup("</time>")
 
 
 @bp.app_template_global("clock")
@@ -172,10 +204,20 @@ def clock(case: Case, which: str, now: datetime) -> Markup:
         due, met = case.resolve_due_at, case.resolved_at
     if met is not None or not running:
         label = _("xong %(at)s", at=format_local(met)) if met else "—"
-        return Markup('<span class="clock clock-stopped">{}</span>').format(label)
+        return _STOPPED_OPEN + label + _STOPPED_CLOSE
     css = "clock clock-overdue" if due < now else "clock"
-    return Markup('<time class="{}" datetime="{}" data-due="{}" title="{}">{}</time>').format(
-        css, due.isoformat(), due.isoformat(), format_local(due), remaining(due, now)
+    iso = due.isoformat()
+    # Markup + str escapes the str; Markup.format is slow for a hundred cells a page.
+    return (
+        _CLOCK_OPEN[css]
+        + iso
+        + _ATTR_DUE
+        + iso
+        + _ATTR_TITLE
+        + format_local(due)
+        + _CLOSE_TAG
+        + remaining(due, now)
+        + _CLOCK_CLOSE
     )
 
 

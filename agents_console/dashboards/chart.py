@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from intake.services.reports import DayCount
 
@@ -16,6 +16,11 @@ HEIGHT = 300
 LEFT = 48
 BOTTOM = 28
 TOP = 10
+WEEKLY_AFTER = 92
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class Chart:
     legend: list[tuple[str, str]] = field(default_factory=list)
     plot_left: int = LEFT
     plot_bottom: float = HEIGHT - BOTTOM
+    weekly: bool = False  # long ranges are drawn one bar per week (Monday to Sunday)
 
 
 def _nice_max(value: int) -> int:
@@ -51,15 +57,23 @@ def _nice_max(value: int) -> int:
 
 
 def stacked_days(counts: list[DayCount], days: list[date], labels: dict[str, str]) -> Chart:
-    """Bars per day, one colour per category (in the order of `labels`, then the rest)."""
+    """Bars per day, one colour per category (in the order of `labels`, then the rest).
+
+    Ranges longer than WEEKLY_AFTER days get one bar per week: a year of daily bars is too
+    thin to read (and thousands of SVG elements to send)."""
+    weekly = len(days) > WEEKLY_AFTER
+    if weekly:
+        days = sorted({_monday(d) for d in days})
+        counts = [DayCount(_monday(c.day), c.category, c.count) for c in counts]
     order = [code for code in labels if any(c.category == code for c in counts)]
     order += sorted({c.category for c in counts} - set(order))
     colors = {code: PALETTE[i % len(PALETTE)] for i, code in enumerate(order)}
     per_day: dict[date, dict[str, int]] = {}
     for c in counts:
-        per_day.setdefault(c.day, {})[c.category] = c.count
+        bucket = per_day.setdefault(c.day, {})
+        bucket[c.category] = bucket.get(c.category, 0) + c.count
     top = _nice_max(max((sum(v.values()) for v in per_day.values()), default=1))
-    chart = Chart(legend=[(labels.get(code, code), colors[code]) for code in order])
+    chart = Chart(legend=[(labels.get(code, code), colors[code]) for code in order], weekly=weekly)
     plot_h = chart.plot_bottom - TOP
     slot = (WIDTH - LEFT - 4) / max(len(days), 1)
     bar_w = max(slot * 0.8, 0.5)
@@ -72,7 +86,12 @@ def stacked_days(counts: list[DayCount], days: list[date], labels: dict[str, str
                 continue
             h = plot_h * n / top
             y -= h
-            title = f"{day.isoformat()} · {labels.get(code, code)}: {n}"
+            when = (
+                f"{day.isoformat()}/{(day + timedelta(days=6)).isoformat()}"
+                if weekly
+                else (day.isoformat())
+            )
+            title = f"{when} · {labels.get(code, code)}: {n}"
             chart.bars.append(Bar(round(x, 2), round(y, 2), round(bar_w, 2), round(h, 2),
                                   colors[code], title))  # fmt: skip
     chart.y_ticks = [(round(chart.plot_bottom - plot_h * k / 4, 2), top * k // 4) for k in range(5)]

@@ -72,7 +72,7 @@ def _period() -> tuple[RangeForm, DateRange, list[Any]]:
 
 def _category_labels(session: Session) -> dict[str, str]:
     labels = dict(
-        session.execute(select(Category.code, Category.name).order_by(Category.id)).tuples()
+        session.execute(select(Category.code, Category.name).order_by(Category.id)).tuples().all()
     )
     labels[reports.NO_CATEGORY] = _("Không phân loại")
     return labels
@@ -87,13 +87,13 @@ def _share(count: int, total: int) -> str:
 def index() -> ResponseReturnValue:
     session = db()
     form, period, errors = _period()
-    per_day = reports.cases_per_day(session, period)
+    figures = reports.case_figures(session, period)
+    per_day = figures.per_day
     labels = _category_labels(session)
     totals: dict[str, int] = {}
     for row in per_day:
         totals[row.category] = totals.get(row.category, 0) + row.count
-    sla = reports.sla_compliance(session, period)
-    channels = reports.channel_mix(session, period)
+    sla = figures.sla
     calls = reports.call_outcomes(session, period)
     total_cases = sum(totals.values())
     return render_template(
@@ -107,8 +107,8 @@ def index() -> ResponseReturnValue:
         total_cases=total_cases,
         sla=sla,
         sla_total=sum(r.resolve for r in sla),
-        channels=channels,
-        wards=reports.top_wards(session, period),
+        channels=figures.channels,
+        wards=figures.wards,
         calls=calls,
         calls_total=sum(c.count for c in calls),
         share=_share,

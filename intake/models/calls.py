@@ -34,7 +34,7 @@ class CallRecord(Base):
     unique_id: Mapped[str] = mapped_column(String(150), unique=True)
     caller_e164: Mapped[str | None] = mapped_column(String(16), index=True)
     dnid: Mapped[str | None] = mapped_column(String(40))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     outcome: Mapped[CallOutcome | None] = mapped_column(str_enum(CallOutcome, "call_outcome"))

@@ -67,7 +67,15 @@ class Case(Base):
         Index("ix_cases_queue_open", "priority", "created_at", "id", postgresql_where=OPEN_SQL),
         Index("ix_cases_queue_status", "status", "priority", "created_at", "id"),
         Index("ix_cases_queue_agency", "agency_id", "priority", "created_at", "id"),
-        Index("ix_cases_queue_assignee", "assignee_id", "priority", "created_at", "id"),
+        # "Mine" is an agent's open work; their closed cases are found by the other indexes.
+        Index(
+            "ix_cases_queue_assignee",
+            "assignee_id",
+            "priority",
+            "created_at",
+            "id",
+            postgresql_where=OPEN_SQL,
+        ),
         # SLA filters of the queue: only open cases have a running clock.
         Index(
             "ix_cases_ack_due_open",
@@ -75,6 +83,8 @@ class Case(Base):
             postgresql_where=text(f"{OPEN_SQL.text} AND acknowledged_at IS NULL"),
         ),
         Index("ix_cases_resolve_due_open", "resolve_due_at", postgresql_where=OPEN_SQL),
+        # Dashboards count cases of a date range.
+        Index("ix_cases_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -45,6 +45,9 @@ class Registration(Base):
     __table_args__ = (
         UniqueConstraint("programme_id", "cccd"),
         Index("ix_registrations_programme_phone", "programme_id", "phone_e164"),
+        # CCCD search, the household duplicate check and the ward filters of the console.
+        Index("ix_registrations_cccd", "cccd"),
+        Index("ix_registrations_ward", "ward_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,7 +88,7 @@ class HouseholdMember(Base):
     )
     full_name: Mapped[str] = mapped_column(String(200))
     relation: Mapped[str | None] = mapped_column(String(60))
-    cccd: Mapped[str | None] = mapped_column(String(12))
+    cccd: Mapped[str | None] = mapped_column(String(12), index=True)
     date_of_birth: Mapped[date | None] = mapped_column(Date)
 
     registration: Mapped[Registration] = relationship(back_populates="members")

@@ -5,11 +5,12 @@ including, the midnight after the last day. Days are Huế calendar days (UTC+7,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, case, cast, exists, func, select
+from sqlalchemy import ColumnElement, Date, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from intake.clock import VN_TZ
@@ -38,11 +39,16 @@ class DateRange:
         return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
 
 
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _local_day(session: Session, column: Any) -> ColumnElement[Any]:
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.timezone("Asia/Ho_Chi_Minh", column), Date)
-    # SQLite stores UTC as text; Vietnam keeps UTC+7 all year.
-    return func.date(column, "+7 hours")
+    # Vietnam keeps UTC+7 all year: a fixed offset is exact, and much cheaper per row than a
+    # zone name looked up in the tz database.
+    if _is_postgresql(session):
+        return cast(func.timezone(literal_column("INTERVAL '+07:00'"), column), Date)
+    return func.date(column, "+7 hours")  # SQLite keeps UTC as text
 
 
 def _as_date(value: Any) -> date:
@@ -68,6 +74,10 @@ def cases_per_day(session: Session, period: DateRange) -> list[DayCount]:
         .where(*_in_range(Case.created_at, period))
         .group_by(day, Case.category_id)
     ).all()
+    return _day_rows(session, rows)
+
+
+def _day_rows(session: Session, rows: Iterable[Any]) -> list[DayCount]:
     codes = dict(session.execute(select(Category.id, Category.code)).tuples().all())
     result = [
         DayCount(_as_date(d), codes.get(cid, NO_CATEGORY) if cid else NO_CATEGORY, int(n))
@@ -96,7 +106,19 @@ def sla_compliance(session: Session, period: DateRange) -> list[SlaRow]:
     """Both clocks of the cases opened in the range: on time, late, late with an extension.
 
     The acknowledgement clock has no extensions; a clock not yet stopped counts as `open`."""
-    extended = exists(select(CaseExtension.id).where(CaseExtension.case_id == Case.id))
+    ack, resolve = _sla_outcomes()
+    rows = session.execute(
+        select(ack, resolve, func.count())
+        .where(*_in_range(Case.created_at, period))
+        .group_by(ack, resolve)
+    ).all()
+    return _sla_rows(rows)
+
+
+def _sla_outcomes() -> tuple[ColumnElement[str], ColumnElement[str]]:
+    # IN, not a correlated EXISTS: PostgreSQL hashes the extended cases once instead of
+    # probing case_extensions for every case.
+    extended = Case.id.in_(select(CaseExtension.case_id))
     resolve = case(
         (Case.resolved_at.is_(None), Outcome.OPEN.value),
         (
@@ -111,11 +133,10 @@ def sla_compliance(session: Session, period: DateRange) -> list[SlaRow]:
         (Case.acknowledged_at <= Case.ack_due_at, Outcome.ON_TIME.value),
         else_=Outcome.LATE.value,
     ).label("ack")
-    rows = session.execute(
-        select(ack, resolve, func.count())
-        .where(*_in_range(Case.created_at, period))
-        .group_by(ack, resolve)
-    ).all()
+    return ack, resolve
+
+
+def _sla_rows(rows: Iterable[Any]) -> list[SlaRow]:
     acks: dict[str, int] = {}
     resolves: dict[str, int] = {}
     for a, r, n in rows:
@@ -137,26 +158,32 @@ def channel_mix(session: Session, period: DateRange) -> list[Count]:
         .where(*_in_range(Case.created_at, period))
         .group_by(Case.channel)
     ).all()
+    return _channel_rows(rows)
+
+
+def _channel_rows(rows: Iterable[Any]) -> list[Count]:
     return sorted((Count(str(c), int(n)) for c, n in rows), key=lambda r: (-r.count, r.key))
 
 
 def top_wards(session: Session, period: DateRange, limit: int = 10) -> list[Count]:
     """The wards with most cases (cases without a ward are left out), most first."""
-    n = func.count().label("n")
-    top = (
-        select(Case.ward_id, n)
+    rows = session.execute(
+        select(Case.ward_id, func.count())
         .where(*_in_range(Case.created_at, period), Case.ward_id.is_not(None))
         .group_by(Case.ward_id)
-        .order_by(n.desc(), Case.ward_id)
-        .limit(limit)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Ward.name, top.c.n)
-        .join(top, top.c.ward_id == Ward.id)
-        .order_by(top.c.n.desc(), Ward.name)
     ).all()
-    return [Count(name, int(count)) for name, count in rows]
+    return _ward_rows(session, rows, limit)
+
+
+def _ward_rows(session: Session, rows: Iterable[Any], limit: int) -> list[Count]:
+    counts = {ward_id: int(n) for ward_id, n in rows if ward_id is not None}
+    # A few dozen wards: naming and ranking them here costs nothing.
+    names = dict(session.execute(select(Ward.id, Ward.name)).tuples().all())
+    ranked = sorted(
+        (Count(names.get(ward_id, NO_WARD), n) for ward_id, n in counts.items()),
+        key=lambda r: (-r.count, r.key),
+    )
+    return ranked[:limit]
 
 
 def call_outcomes(session: Session, period: DateRange) -> list[Count]:
@@ -169,4 +196,41 @@ def call_outcomes(session: Session, period: DateRange) -> list[Count]:
     return sorted(
         (Count(str(o) if o else NO_CATEGORY, int(n)) for o, n in rows),
         key=lambda r: (-r.count, r.key),
+    )
+
+
+@dataclass(frozen=True)
+class CaseFigures:
+    per_day: list[DayCount]
+    sla: list[SlaRow]
+    channels: list[Count]
+    wards: list[Count]
+
+
+def case_figures(session: Session, period: DateRange, ward_limit: int = 10) -> CaseFigures:
+    """The four case reports of the dashboards page in two scans of the range's cases.
+
+    One GROUP BY (day, category); one GROUP BY (channel, ward, both clocks' outcomes), about a
+    thousand groups, from which the SLA, channel and ward tables are summed. Each scan of a
+    year of a million cases costs about half a second, so two scans rather than four matter.
+    (GROUPING SETS in one scan measured slower on PostgreSQL: it sorts instead of hashing.)"""
+    ack, resolve = _sla_outcomes()
+    profile = session.execute(
+        select(Case.channel, Case.ward_id, ack, resolve, func.count())
+        .where(*_in_range(Case.created_at, period))
+        .group_by(Case.channel, Case.ward_id, ack, resolve)
+    ).all()
+    sla: dict[tuple[str, str], int] = {}
+    channels: dict[str, int] = {}
+    wards: dict[int, int] = {}
+    for channel, ward_id, a, r, n in profile:
+        sla[(a, r)] = sla.get((a, r), 0) + n
+        channels[channel] = channels.get(channel, 0) + n
+        if ward_id is not None:
+            wards[ward_id] = wards.get(ward_id, 0) + n
+    return CaseFigures(
+        cases_per_day(session, period),
+        _sla_rows((a, r, n) for (a, r), n in sla.items()),
+        _channel_rows(channels.items()),
+        _ward_rows(session, wards.items(), ward_limit),
     )

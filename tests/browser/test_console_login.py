@@ -86,7 +86,7 @@ def sign_in_and_out(page: Any, console_url: str, name: str) -> None:
     nav = page.get_by_role("navigation", name="Trang")
     assert nav.get_by_role("link").all_inner_texts() == ["Hàng đợi", "Hội thoại", "Đăng ký"]
     assert nav.get_by_role("link", name="Hàng đợi").get_attribute("aria-current") == "page"
-    assert page.get_by_text("Nguyễn Thị Lan").is_visible()
+    assert page.get_by_role("banner").get_by_text("Nguyễn Thị Lan").is_visible()
     assert page.get_by_text("Tổng đài viên").first.is_visible()
     assert page.get_by_role("button", name="Đăng xuất").is_visible()
     page.screenshot(path=str(screenshot_path(f"console-{name}-signed-in")), full_page=True)

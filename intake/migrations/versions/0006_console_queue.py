@@ -20,7 +20,7 @@ INDEXES = {
     'ix_cases_queue_open': ('cases', ['priority', 'created_at', 'id'], OPEN),
     'ix_cases_queue_status': ('cases', ['status', 'priority', 'created_at', 'id'], None),
     'ix_cases_queue_agency': ('cases', ['agency_id', 'priority', 'created_at', 'id'], None),
-    'ix_cases_queue_assignee': ('cases', ['assignee_id', 'priority', 'created_at', 'id'], None),
+    'ix_cases_queue_assignee': ('cases', ['assignee_id', 'priority', 'created_at', 'id'], OPEN),
     'ix_cases_ack_due_open': ('cases', ['ack_due_at'], f"{OPEN} AND acknowledged_at IS NULL"),
     'ix_cases_resolve_due_open': ('cases', ['resolve_due_at'], OPEN),
     'ix_conversations_state_waiting': (

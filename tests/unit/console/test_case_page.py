@@ -154,7 +154,7 @@ def test_acknowledge_assign_route_and_status_changes_are_events_with_their_actor
         ("status_changed", "lan.agent"),
     ]
     html = page(client, desk.env_code)
-    assert "Đã chuyển sang “Đã xử lý”." in html or "Đã xử lý" in html
+    assert "Đã xử lý xong" in html
     assert "Nội bộ" in html and "Công khai" in html and "lan.agent" in html
 
 
@@ -303,3 +303,49 @@ def test_a_twilio_recording_is_proxied_and_other_urls_are_not(
         case.recording_path = "https://evil.example.com/recording"
     client = signed_in(app)
     assert client.get(f"/console/cases/{desk.traffic_code}/recording").status_code == 404
+
+
+def test_a_twilio_recording_is_streamed_with_the_accounts_credentials(
+    tmp_path: Path, providers: Any
+) -> None:
+    from agents_console.app import create_app
+    from intake.config import Settings
+    from intake.models import Base, Role
+    from intake.services.users import create_user
+    from tests.conftest import NOW
+    from tests.unit.console.conftest import PASSWORD
+
+    settings = Settings(
+        var_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'twilio.sqlite3'}",
+        **providers.settings(),
+    )
+    runtime = Runtime.from_settings(settings)
+    try:
+        Base.metadata.create_all(runtime.engine)
+        with unit_of_work(runtime.sessions) as session:
+            create_user(
+                session,
+                username="lan.agent",
+                full_name="Nguyễn Thị Lan",
+                role=Role.AGENT,
+                password=PASSWORD,
+                now=NOW,
+            )
+        desk = seed_desk(runtime)
+        path = "/2010-04-01/Accounts/AC0001/Recordings/RE0001"
+        providers.files[path + ".wav"] = b"RIFF-twilio-audio"
+        with unit_of_work(runtime.sessions) as session:
+            case = session.scalar(select(Case).where(Case.code == desk.traffic_code))
+            assert case is not None
+            case.recording_path = providers.url + path
+        client = signed_in(create_app(runtime, {"TESTING": True}))
+        response = client.get(f"/console/cases/{desk.traffic_code}/recording")
+        assert response.status_code == 200 and response.data == b"RIFF-twilio-audio"
+        assert response.mimetype == "audio/wav"
+        fetched_path, headers = providers.fetched[-1]
+        assert fetched_path == path + ".wav" and headers["Authorization"].startswith("Basic ")
+        providers.files.clear()
+        assert client.get(f"/console/cases/{desk.traffic_code}/recording").status_code == 404
+    finally:
+        runtime.close()

@@ -191,3 +191,12 @@ def test_cursors_round_trip_and_refuse_junk() -> None:
     assert Cursor.decode(cursor.encode()) == cursor
     assert Cursor.decode("%%%") is None
     assert Cursor.decode("bm90IGEgY3Vyc29y") is None
+
+
+def test_the_queue_speaks_english_when_asked(app: Flask, desk: Desk) -> None:
+    from tests.unit.console.desk import post
+
+    client = agent(app)
+    assert post(client, "/language", {"lang": "en", "next": "/console/queue"}).status_code == 302
+    html = client.get("/console/queue").get_data(as_text=True)
+    assert "Case queue" in html and "overdue by" in html and "Acknowledge by" in html

@@ -458,3 +458,14 @@ def test_exports_read_in_batches(client: Any, data: Data, monkeypatch: pytest.Mo
     # The database is free while the response is still open: another request can write.
     done = post_decision(client, data, data.an, verifier="front", status="approved")
     assert done.status_code == 302
+
+
+def test_pages_carry_no_inline_script_or_style(client: Any, data: Data) -> None:
+    login(client, "hoa.supervisor")
+    for path in (LIST, f"{LIST}/{data.binh}"):
+        html = html_of(client.get(path))
+        assert "<script" not in html and "style=" not in html and "<style" not in html
+        assert "/console/registrations/static/registrations.css" in html
+    for css in ("registrations/static/registrations.css", "dashboards/static/dashboards.css"):
+        with client.get(f"/console/{css}") as response:
+            assert response.status_code == 200
