@@ -12,16 +12,11 @@ import click
 
 from bot.nlu.data import DATA_DIR, HOLDOUT_DIR, DataError, load_directory
 from bot.nlu.engine import data_fingerprint, model_path, train_model
+from intake.cli_settings import settings_or_exit
 from intake.clock import utcnow
-from intake.config import ConfigError, Settings, load_settings
 from intake.models import Channel
 
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from exc
+_settings = settings_or_exit
 
 
 @click.group()

@@ -14,15 +14,11 @@ from asr.audio import AudioFormatError
 from asr.download import MODELS, DownloadError, download_model
 from asr.model import LoadedModel, ModelLayoutError, ModelNotInstalled
 from asr.recognizer import transcribe_file
-from intake.config import ConfigError, Settings, load_settings
+from intake.cli_settings import settings_or_exit
+from intake.config import Settings
 from intake.transcription import speech_model
 
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from exc
+_settings = settings_or_exit
 
 
 @click.group()

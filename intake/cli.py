@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy import select
 
+from intake.cli_settings import settings_or_exit
 from intake.clock import utcnow
-from intake.config import ConfigError, Settings, load_settings
+from intake.config import Settings
 from intake.db import unit_of_work
 from intake.migrate import current_revision, head_revision, upgrade
 from intake.models import Category, Role
@@ -34,11 +35,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _runtime(ctx: click.Context) -> Runtime:
     runtime: Runtime | None = ctx.obj
     if runtime is None:
-        try:
-            settings = load_settings()
-        except ConfigError as exc:
-            raise click.ClickException(f"configuration: {exc}") from exc
-        runtime = Runtime.from_settings(settings)
+        runtime = Runtime.from_settings(settings_or_exit())
         set_runtime(runtime)
         ctx.obj = runtime
         ctx.call_on_close(runtime.close)

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from intake.config import ConfigError, Settings, load_settings
+from intake.cli_settings import settings_or_exit
 from intake.pii import configure_logging
 from intake.runtime import Runtime, set_runtime
 
@@ -15,11 +15,7 @@ LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=
 
 
 def _runtime() -> Runtime:
-    try:
-        settings: Settings = load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from exc
-    runtime = Runtime.from_settings(settings)
+    runtime = Runtime.from_settings(settings_or_exit())
     set_runtime(runtime)
     return runtime
 
