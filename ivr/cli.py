@@ -86,7 +86,6 @@ def serve(
     )
     _import_flows(flow_modules)
     flows = load_flows()
-    preload(settings)
     server = AgiServer(runtime, config)
     try:
         bound_host, bound_port = server.bind()
@@ -100,6 +99,8 @@ def serve(
         f" (max {max_calls} calls)",
         err=True,
     )
+    # Listening already: calls arriving while the models load wait in the backlog.
+    preload(settings)
     try:
         server.serve_forever()
     finally:

@@ -94,6 +94,15 @@ def test_run_serves_healthz_works_tasks_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         assert len(codes) == 1 and codes[0][0].startswith("HUE-")
 
         # Asterisk reaches the FastAGI server `run` started: the line-test flow answers.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", agi_port), timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("no FastAGI server:\n" + log_path.read_text())
+                time.sleep(0.3)
         call = AgiPeer(agi_port).call("echo", [Press("123")], args=("1",))
         assert "SAY DIGITS" in call.names and call.silence_problems() == []
         assert any(e.name == "SAY DIGITS" and e.args[0] == "123" for e in call.exchanges)
