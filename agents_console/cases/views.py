@@ -171,6 +171,33 @@ EVENT_LABELS: dict[str, object] = {
 }
 
 
+KIND_NAMES: dict[str, object] = {
+    "complaint": lazy_gettext("Phản ánh"),
+    "registration": lazy_gettext("Đăng ký hỗ trợ"),
+    "inquiry": lazy_gettext("Hỏi đáp"),
+}
+CHANNEL_NAMES: dict[str, object] = {
+    "voice": lazy_gettext("Tổng đài 1900"),
+    "sms": "SMS",
+    "zalo": "Zalo",
+    "messenger": "Messenger",
+    "telegram": "Telegram",
+    "web": lazy_gettext("Trò chuyện trên web"),
+    "open311": "Open311",
+    "console": lazy_gettext("Tổng đài viên nhập"),
+}
+
+
+@bp.app_template_global("kind_name")
+def kind_name(kind: str) -> str:
+    return str(KIND_NAMES.get(str(kind), kind))
+
+
+@bp.app_template_global("channel_name")
+def channel_name(channel: str) -> str:
+    return str(CHANNEL_NAMES.get(str(channel), channel))
+
+
 @bp.app_template_global("event_label")
 def event_label(action: str) -> str:
     return str(EVENT_LABELS.get(action, action))
