@@ -3,9 +3,15 @@
 Seeds a scratch database (created and dropped here) with `--cases` cases spread over the last
 400 days, 5% of them with an SLA extension, and a fifth as many hotline calls, all with
 INSERT … SELECT generate_series in the database. Then times the whole page (a supervisor's
-GET through the Flask app: five GROUP BY queries, the SVG chart and the template) for a 30-day
-and a 1-year range, first with the schema as migrated, then with an index on
-`cases(created_at)` (which the migrations do not have yet).
+GET through the Flask app: the report queries, the SVG chart and the template) for a 30-day
+and a 1-year range three times:
+
+* before the daily summary exists (every day counted live from `cases`, as before 0009);
+* after building it the way `hotline reports refresh` does (the build is timed too);
+* after changing cases of today and of ten days spread over the year (a case resolved late,
+  a new case), as between two runs of the beat task: those days are counted live.
+
+Each time, the figures through the summary are checked against a live count.
 
     .venv/bin/python bench/console_dashboard.py [--cases 1000000] [--runs 5] [--url URL]
 
@@ -23,7 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +40,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 
 from agents_console.app import create_app  # noqa: E402
-from intake.clock import local_date  # noqa: E402
+from intake.clock import VN_TZ, local_date  # noqa: E402
 from intake.config import Settings  # noqa: E402
 from intake.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from intake.migrate import upgrade  # noqa: E402
@@ -141,9 +147,10 @@ def time_page(client: Any, first: str, last: str, runs: int) -> dict[str, Any]:
     }
 
 
-def time_queries(runtime: Runtime, period: reports.DateRange) -> dict[str, float]:
-    """The page's case queries together, then each report's query alone."""
-    result = {}
+def time_queries(runtime: Runtime, period: reports.DateRange) -> dict[str, Any]:
+    """The page's case queries together, then each report's query alone; and a check that
+    the figures equal a live count."""
+    result: dict[str, Any] = {}
     with unit_of_work(runtime.sessions) as session:
         started = time.perf_counter()
         together = reports.case_figures(session, period)
@@ -160,8 +167,14 @@ def time_queries(runtime: Runtime, period: reports.DateRange) -> dict[str, float
             getattr(reports, name)(session, period)
             result[name] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
-        reports.call_outcomes(session, period)
+        calls = reports.call_outcomes(session, period)
         result["call_outcomes"] = round(time.perf_counter() - started, 3)
+        started = time.perf_counter()
+        live = reports.case_figures(session, period, live=True)
+        result["all_live"] = round(time.perf_counter() - started, 3)
+        assert together == live, "summary figures differ from a live count"
+        assert calls == reports.call_outcomes(session, period, live=True)
+        result["days_from_summary"] = reports.tally(session, period, ("call",)).summary_days
     return result
 
 
@@ -172,8 +185,60 @@ def measure(runtime: Runtime, client: Any, today: Any, runs: int) -> dict[str, A
         page = time_page(client, first.isoformat(), today.isoformat(), runs)
         page["queries_s"] = time_queries(runtime, reports.DateRange(first, today))
         out[label] = page
-        print(f"  {label}: median {page['median_s']} s, max {page['max_s']} s", flush=True)
+        print(
+            f"  {label}: median {page['median_s']} s, max {page['max_s']} s "
+            f"({page['queries_s']['days_from_summary']} days from the summary)",
+            flush=True,
+        )
     return out
+
+
+def build_summary(runtime: Runtime, today: date) -> dict[str, Any]:
+    """What `hotline reports refresh` does: every day from the first case, a month per
+    transaction; then ANALYZE of the summary tables (autovacuum would do it soon after)."""
+    started = time.perf_counter()
+    with unit_of_work(runtime.sessions) as session:
+        first = reports.first_day(session)
+    assert first is not None
+    days = reports.DateRange(first, today).days
+    for batch in reports.batches(days):
+        with unit_of_work(runtime.sessions) as session:
+            reports.refresh_days(session, batch, datetime.now(UTC))
+    build_s = round(time.perf_counter() - started, 2)
+    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE report_days"))
+        conn.execute(text("ANALYZE report_day_counts"))
+        conn.execute(text("ANALYZE report_changes"))
+        rows = conn.execute(text("SELECT count(*) FROM report_day_counts")).scalar_one()
+    return {"days": len(days), "build_s": build_s, "summary_rows": rows}
+
+
+def change_some_days(runtime: Runtime, today: date) -> list[str]:
+    """As between two beat runs: a case of each of ten days over the year resolved late, an
+    extension on another's, and new cases today; those days are counted live."""
+    days = [today - timedelta(days=d) for d in (3, 17, 40, 77, 101, 150, 201, 260, 300, 350)]
+    with runtime.engine.begin() as conn:
+        for day in days:
+            start = datetime.combine(day, datetime.min.time(), VN_TZ)
+            conn.execute(
+                text(
+                    "UPDATE cases SET resolved_at = created_at + interval '30 days', "
+                    "status = 'resolved' WHERE id = (SELECT min(id) FROM cases "
+                    "WHERE created_at >= :start AND created_at < :end AND resolved_at IS NULL)"
+                ),
+                {"start": start, "end": start + timedelta(days=1)},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO cases (code, kind, status, priority, channel, description, "
+                "anonymous, created_at, updated_at, ack_due_at, resolve_due_at) "
+                "SELECT 'T-' || g, 'complaint', 'new', 3, 'sms', '', false, now(), now(), "
+                "now() + interval '1 hour', now() + interval '7 days' "
+                "FROM generate_series(1, 100) AS g"
+            )
+        )
+        changed = conn.execute(text("SELECT DISTINCT day FROM report_changes ORDER BY day"))
+        return [str(d) for (d,) in changed]
 
 
 def run(url: str, cases: int, runs: int) -> dict[str, Any]:
@@ -207,15 +272,16 @@ def run(url: str, cases: int, runs: int) -> dict[str, Any]:
             response = login(client, "bench.supervisor", PASSWORD)
             assert response.status_code == 302, "bench login failed"
             today = local_date(now)
-            print("as migrated:", flush=True)
-            without_index = measure(runtime, client, today, runs)
-            with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                started = time.perf_counter()
-                conn.execute(text("CREATE INDEX ix_bench_cases_created_at ON cases (created_at)"))
-                conn.execute(text("ANALYZE cases"))
-                index_s = round(time.perf_counter() - started, 2)
-            print("with an index on cases(created_at):", flush=True)
-            with_index = measure(runtime, client, today, runs)
+            print("before the summary (every day counted live):", flush=True)
+            before = measure(runtime, client, today, runs)
+            print("building the summary…", flush=True)
+            summary = build_summary(runtime, today)
+            print(f"  {summary}", flush=True)
+            print("with the summary:", flush=True)
+            after = measure(runtime, client, today, runs)
+            changed = change_some_days(runtime, today)
+            print(f"with the summary, {len(changed)} days changed since:", flush=True)
+            after_changes = measure(runtime, client, today, runs)
             runtime.close()
     finally:
         with admin.connect() as conn:
@@ -228,9 +294,11 @@ def run(url: str, cases: int, runs: int) -> dict[str, Any]:
         "calls": max(cases // 5, 1),
         "extensions": cases // 20,
         "seeding_s": seeding,
-        "as_migrated": without_index,
-        "created_at_index_build_s": index_s,
-        "with_created_at_index": with_index,
+        "before_summary": before,
+        "summary": summary,
+        "with_summary": after,
+        "changed_days": changed,
+        "with_summary_and_changed_days": after_changes,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),

@@ -9,12 +9,12 @@ import requests
 from sqlalchemy.exc import OperationalError
 
 from intake.channels.senders import configured_senders
-from intake.clock import utcnow
+from intake.clock import local_date, utcnow
 from intake.db import unit_of_work
 from intake.delivery import deliver_one
 from intake.models import CaseKind, Channel, Priority
 from intake.runtime import get_runtime
-from intake.services import outbox
+from intake.services import outbox, reports
 from intake.services.cases import Actor, NewCase, open_case, untranscribed_ids
 from intake.services.sla import sweep_overdue
 from intake.transcription import describe, transcribe_case
@@ -65,6 +65,21 @@ def sweep_sla_task() -> dict[str, list[str]]:
     if result.total:
         log.warning("SLA sweep: %d overdue", result.total)
     return {"ack_overdue": result.ack_overdue, "resolve_overdue": result.resolve_overdue}
+
+
+@celery_app.task(name="intake.refresh_reports")
+def refresh_reports_task(backfill: int = reports.REFRESH_BATCH_DAYS) -> int:
+    """Bring the dashboards' daily summary up to date (run by beat): recompute the days whose
+    cases or calls changed, and up to `backfill` days never summarised. Each batch of days is
+    its own short transaction. Until a changed day is recomputed the dashboards count it live,
+    so a late or lost run makes them slower, never wrong."""
+    runtime = get_runtime()
+    with unit_of_work(runtime.sessions) as session:
+        days = reports.stale_days(session, local_date(utcnow()), backfill=backfill)
+    for batch in reports.batches(days):
+        with unit_of_work(runtime.sessions) as session:
+            reports.refresh_days(session, batch, utcnow())
+    return len(days)
 
 
 @celery_app.task(name="intake.dispatch_outbox")

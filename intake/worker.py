@@ -21,6 +21,7 @@ SLA_SWEEP_SECONDS = 60.0
 OUTBOX_SECONDS = 30.0
 INBOX_SECONDS = 30.0
 ASR_REQUEUE_SECONDS = 300.0
+REPORTS_REFRESH_SECONDS = 60.0
 # Speech work has its own queue so it can be given its own workers (and machines).
 ASR_QUEUE = "asr"
 DEFAULT_QUEUES = f"celery,{ASR_QUEUE}"
@@ -90,6 +91,10 @@ def make_celery(settings: Settings) -> Celery:
                 "schedule": min(INBOX_SECONDS, max(1.0, settings.inbox_requeue_seconds / 2)),
             },
             "asr-requeue": {"task": "asr.requeue_untranscribed", "schedule": ASR_REQUEUE_SECONDS},
+            "reports-refresh": {
+                "task": "intake.refresh_reports",
+                "schedule": REPORTS_REFRESH_SECONDS,
+            },
         },
         task_routes={"asr.transcribe_case": {"queue": ASR_QUEUE}},
         **broker_options(settings),

@@ -33,6 +33,7 @@ from intake.models.registrations import (
     VerificationStatus,
     Verifier,
 )
+from intake.models.reports import ReportChange, ReportDay, ReportDayCount
 from intake.models.training import ReviewStatus, TrainingReview
 from intake.models.users import ROLES_SEEING_PERSONAL_DATA, Role, User
 
@@ -69,6 +70,9 @@ __all__ = [
     "Programme",
     "Registration",
     "RegistrationVerification",
+    "ReportChange",
+    "ReportDay",
+    "ReportDayCount",
     "ReviewStatus",
     "Role",
     "RoutingRule",

@@ -30,7 +30,7 @@ def run_cli(tmp_path, monkeypatch):
 def test_help_explains_every_command(run_cli):
     result = run_cli("--help")
     assert result.exit_code == 0
-    for command in ("run", "db", "seed", "user", "sla", "worker"):
+    for command in ("run", "db", "seed", "user", "sla", "reports", "worker"):
         assert re.search(rf"^\s+{command}\s+\S", result.output, re.M), command
     assert "Ctrl-C" in run_cli("run", "--help").output
 
@@ -93,3 +93,36 @@ def test_bad_configuration_is_an_error_not_a_traceback(run_cli):
     result = run_cli("db", "current", env={"SQL_ECHO": "maybe"})
     assert result.exit_code != 0
     assert "SQL_ECHO" in result.output and "Traceback" not in result.output
+
+
+def test_reports_refresh_builds_the_summary_with_progress(run_cli, tmp_path):
+    from datetime import UTC, date, datetime, timedelta
+
+    from intake.db import make_engine, make_session_factory, unit_of_work
+    from intake.models import Case, CaseKind, Channel
+    from intake.services import reports
+
+    empty = run_cli("reports", "refresh")
+    assert empty.exit_code == 0, empty.output
+    assert "nothing to refresh" in empty.output
+    engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'hotline.sqlite3'}")
+    with unit_of_work(make_session_factory(engine)) as session:
+        for i, day in enumerate((1, 1, 15, 40)):
+            at = datetime(2026, 10, 1, 3, tzinfo=UTC) + timedelta(days=day)
+            session.add(
+                Case(code=f"HUE-CLI-{i}", kind=CaseKind.COMPLAINT, channel=Channel.SMS,
+                     created_at=at, updated_at=at, ack_due_at=at, resolve_due_at=at)
+            )  # fmt: skip
+    result = run_cli("reports", "refresh", "--until", "2026-11-20")
+    assert result.exit_code == 0, result.output
+    assert "[1/2] 2026-10-02 .. 2026-11-01: 3 cases, 0 calls" in result.output
+    assert "[2/2] 2026-11-02 .. 2026-11-20: 1 cases, 0 calls" in result.output
+    assert "summary refreshed: 50 days (2026-10-02 .. 2026-11-20), 4 cases" in result.output
+    period = reports.DateRange(date(2026, 10, 2), date(2026, 11, 20))
+    with unit_of_work(make_session_factory(engine)) as session:
+        assert reports.covered_days(session, period) == period.days
+        counts = reports.tally(session, period, reports.DIMENSIONS)
+        assert counts.summary_days == 50 and counts.of("channel") == {"sms": 4}
+    again = run_cli("reports", "refresh", "--since", "2026-11-10", "--until", "2026-11-10")
+    assert "[1/1] 2026-11-10 .. 2026-11-10: 1 cases" in again.output
+    engine.dispose()

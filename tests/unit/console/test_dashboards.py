@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from intake.clock import VN_TZ
+from intake.clock import VN_TZ, local_date, utcnow
 from intake.db import unit_of_work
 from intake.models import (
     CallOutcome,
@@ -20,13 +20,17 @@ from intake.models import (
     CaseKind,
     Category,
     Channel,
+    ReportDayCount,
     Role,
     Ward,
 )
-from intake.runtime import Runtime
+from intake.runtime import Runtime, set_runtime
 from intake.seed import seed_demo
+from intake.services import cases as svc
 from intake.services import reports
+from intake.services.cases import Actor
 from intake.services.users import create_user
+from intake.tasks import refresh_reports_task
 from tests.conftest import NOW
 from tests.unit.console.conftest import PASSWORD, csrf_token, login
 
@@ -39,9 +43,21 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=VN_TZ)
 
 
-@pytest.fixture
-def data(runtime: Runtime) -> None:
-    """Six cases and four calls in 20-26/11 (Huế days), and one of each outside it."""
+@pytest.fixture(params=["live", "summary"])
+def data(request: pytest.FixtureRequest, runtime: Runtime) -> None:
+    """Six cases and four calls in 20-26/11 (Huế days), and one of each outside it.
+
+    Every test using it runs twice: counted live from the cases, and with the daily summary
+    built (`hotline reports refresh`), which must give the same figures."""
+    add_cases(runtime)
+    if request.param == "summary":
+        with unit_of_work(runtime.sessions) as session:
+            days = reports.DateRange(date(2026, 11, 1), date(2026, 11, 30)).days
+            reports.refresh_days(session, days, NOW)
+            assert reports.covered_days(session, reports.DateRange(days[0], days[-1])) == days
+
+
+def add_cases(runtime: Runtime) -> None:
     with unit_of_work(runtime.sessions) as session:
         seed_demo(session, NOW)
         create_user(
@@ -232,3 +248,151 @@ def test_the_page_in_english(client: Any, data: None) -> None:
     html = client.get(f"{PAGE}?{RANGE}").get_data(as_text=True)
     assert "From 20/11/2026 to 26/11/2026: 6 cases." in html
     assert "Cases per day by category" in html and "Late with an extension" in html
+
+
+# -- the daily summary ------------------------------------------------------------------------
+
+NOVEMBER = reports.DateRange(date(2026, 11, 1), date(2026, 11, 30))
+AGENT = Actor("lan.agent")
+
+
+def assert_exact(session: Any, period: reports.DateRange = NOVEMBER) -> None:
+    """The figures through the summary equal a count of everything live."""
+    assert reports.case_figures(session, period) == reports.case_figures(session, period, live=True)
+    assert reports.call_outcomes(session, period) == reports.call_outcomes(
+        session, period, live=True
+    )
+    assert reports.sla_compliance(session, period) == reports.sla_compliance(
+        session, period, live=True
+    )
+
+
+def covered(session: Any) -> set[date]:
+    return set(reports.covered_days(session, NOVEMBER))
+
+
+def test_every_change_to_a_counted_case_uncovers_its_day_until_refreshed(runtime: Runtime) -> None:
+    add_cases(runtime)
+    with unit_of_work(runtime.sessions) as session:
+        reports.refresh_days(session, NOVEMBER.days, NOW)
+        assert covered(session) == set(NOVEMBER.days)
+        assert reports.tally(session, NOVEMBER, ("category",)).summary_days == 30
+        opened_at = local(22, 10)
+        case = svc.open_case(
+            session,
+            svc.NewCase(channel=Channel.TELEGRAM, description="Rác tồn đọng", category_code="noise",
+                        ward_code="an-cuu"),
+            now=opened_at,
+            actor=AGENT,
+        )  # fmt: skip
+        day = date(2026, 11, 22)
+        steps = [
+            lambda: svc.acknowledge(session, case, now=opened_at + 2 * HOUR, actor=AGENT),
+            lambda: svc.extend(
+                session,
+                case,
+                case.resolve_due_at + timedelta(days=1),
+                "Chờ vật tư",
+                now=opened_at + timedelta(days=6),
+                actor=AGENT,
+            ),
+            lambda: svc.resolve(
+                session, case, "Đã dọn", now=opened_at + timedelta(days=9), actor=AGENT
+            ),
+            lambda: svc.reopen(
+                session, case, "Vẫn còn rác", now=opened_at + timedelta(days=10), actor=AGENT
+            ),
+        ]
+        before = reports.case_figures(session, NOVEMBER)
+        for step in [lambda: None, *steps]:
+            step()
+            session.flush()
+            assert day not in covered(session)  # counted live, so the change shows at once
+            assert covered(session) == set(NOVEMBER.days) - {day}
+            assert_exact(session)
+            reports.refresh_days(session, reports.stale_days(session, date(2026, 11, 26)), NOW)
+            assert covered(session) == set(NOVEMBER.days)
+            assert_exact(session)
+        assert reports.case_figures(session, NOVEMBER) != before
+        sla = {r.outcome: r for r in reports.sla_compliance(session, NOVEMBER)}
+        assert sla["late"].acknowledge == 2 and sla["open"].resolve == 4  # reopened
+
+
+def test_changes_the_dashboards_do_not_count_leave_the_summary_alone(runtime: Runtime) -> None:
+    add_cases(runtime)
+    with unit_of_work(runtime.sessions) as session:
+        reports.refresh_days(session, NOVEMBER.days, NOW)
+        case = session.scalars(select(Case).order_by(Case.id)).first()
+        assert case is not None
+        svc.add_note(session, case, "Đã gọi lại cho người dân", now=NOW, actor=AGENT)
+        case.priority = 1
+        session.flush()
+        assert covered(session) == set(NOVEMBER.days)
+
+
+def test_calls_extensions_and_deletions_mark_their_days(runtime: Runtime) -> None:
+    add_cases(runtime)
+    with unit_of_work(runtime.sessions) as session:
+        reports.refresh_days(session, NOVEMBER.days, NOW)
+        call = session.scalars(select(CallRecord).where(CallRecord.outcome.is_(None))).one()
+        call.outcome = CallOutcome.AGENT
+        session.flush()
+        assert covered(session) == set(NOVEMBER.days) - {date(2026, 11, 26)}
+        assert_exact(session)
+        reports.refresh_days(session, [date(2026, 11, 26)], NOW)
+        extension = session.scalars(select(CaseExtension)).first()
+        assert extension is not None
+        session.delete(extension)
+        session.flush()
+        assert covered(session) == set(NOVEMBER.days) - {date(2026, 11, 25)}
+        assert_exact(session)
+        reports.refresh_days(session, [date(2026, 11, 25)], NOW)
+        session.delete(session.scalars(select(Case).where(Case.created_at == local(24, 10))).one())
+        session.flush()
+        assert covered(session) == set(NOVEMBER.days) - {date(2026, 11, 24)}
+        assert_exact(session)
+        # A case opened on a day summarised long ago (an import with its own dates).
+        reports.refresh_days(session, [date(2026, 11, 24)], NOW)
+        session.add(
+            Case(code="HUE-TEST-0100", kind=CaseKind.COMPLAINT, channel=Channel.SMS,
+                 created_at=local(3, 23, 59), updated_at=NOW, ack_due_at=NOW, resolve_due_at=NOW)
+        )  # fmt: skip
+        session.flush()
+        assert covered(session) == set(NOVEMBER.days) - {date(2026, 11, 3)}
+        assert_exact(session)
+
+
+def test_refreshing_is_idempotent_and_days_without_cases_are_covered(runtime: Runtime) -> None:
+    add_cases(runtime)
+    with unit_of_work(runtime.sessions) as session:
+        first = reports.refresh_days(session, NOVEMBER.days, NOW)
+        assert (first.days, first.cases, first.calls) == (30, 8, 5)
+        rows = session.execute(select(ReportDayCount).order_by(ReportDayCount.day)).all()
+        again = reports.refresh_days(session, NOVEMBER.days, NOW)
+        assert again == first
+        assert session.execute(select(ReportDayCount).order_by(ReportDayCount.day)).all() == rows
+        assert_exact(session)
+        quiet = reports.DateRange(date(2026, 11, 11), date(2026, 11, 18))
+        assert reports.case_figures(session, quiet).per_day == []
+        assert reports.tally(session, quiet, reports.DIMENSIONS).summary_days == 8
+
+
+def test_the_beat_task_refreshes_changed_and_missing_days(runtime: Runtime) -> None:
+    add_cases(runtime)
+    set_runtime(runtime)
+    try:
+        today = local_date(utcnow())
+        with unit_of_work(runtime.sessions) as session:
+            first = reports.first_day(session)
+            assert first == date(2026, 11, 1)
+            assert reports.stale_days(session, today, backfill=0) == sorted(
+                {date(2026, 11, d) for d in (1, 10, 19, 20, 21, 22, 23, 24, 25, 26)}
+            )
+        refresh_reports_task(backfill=10_000)
+        with unit_of_work(runtime.sessions) as session:
+            assert reports.stale_days(session, today) == []
+            everything = reports.DateRange(date(2026, 11, 1), today)
+            assert len(reports.covered_days(session, everything)) == len(everything.days)
+            assert_exact(session, everything)
+    finally:
+        set_runtime(None)
