@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -18,6 +20,30 @@ from intake.models import AgencyKind, Role
 
 CODE = Regexp(r"^[a-z0-9_-]+$", message=_l("Mã chỉ gồm chữ thường không dấu, số, “-” và “_”."))
 REQUIRED = DataRequired(_l("Vui lòng điền mục này."))
+
+
+AGENCY_KIND_LABELS: dict[AgencyKind, Any] = {
+    AgencyKind.WARD_COMMITTEE: _l("UBND phường/xã"),
+    AgencyKind.ENVIRONMENT: _l("Môi trường đô thị"),
+    AgencyKind.POLICE: _l("Công an"),
+    AgencyKind.POWER: _l("Điện lực"),
+    AgencyKind.WATER: _l("Cấp nước"),
+    AgencyKind.LABOUR: _l("Lao động - TB&XH"),
+    AgencyKind.FRONT: _l("Mặt trận Tổ quốc"),
+    AgencyKind.HEALTH: _l("Y tế"),
+    AgencyKind.EDUCATION: _l("Giáo dục"),
+    AgencyKind.TRANSPORT: _l("Giao thông vận tải"),
+    AgencyKind.CONSTRUCTION: _l("Xây dựng"),
+    AgencyKind.OPERATIONS: _l("Điều hành đô thị"),
+    AgencyKind.OTHER: _l("Khác"),
+}
+
+
+def agency_kind_label(kind: str) -> str:
+    try:
+        return str(AGENCY_KIND_LABELS[AgencyKind(kind)])
+    except ValueError:
+        return str(kind)
 
 
 def options(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
@@ -70,7 +96,9 @@ class AgencyForm(FlaskForm):
     code = StringField(_l("Mã"), validators=[REQUIRED, Length(max=40), CODE])
     name = StringField(_l("Tên đơn vị"), validators=[REQUIRED, Length(max=200)])
     kind = SelectField(
-        _l("Loại"), choices=options([(k.value, k.value) for k in AgencyKind]), validators=[REQUIRED]
+        _l("Loại"),
+        choices=options([(k.value, AGENCY_KIND_LABELS[k]) for k in AgencyKind]),
+        validators=[REQUIRED],
     )
     phone = StringField(
         _l("Điện thoại"),

@@ -18,10 +18,12 @@ from agents_console.admin.forms import (
     UserCreateForm,
     UserEditForm,
     WardForm,
+    agency_kind_label,
     options,
 )
 from agents_console.auth.access import current_user, require_role
 from agents_console.web.db import db
+from agents_console.web.labels import core_text
 from agents_console.web.nav import ROLE_LABELS
 from intake.clock import utcnow
 from intake.config import ConfigError, parse_open_hours
@@ -48,13 +50,13 @@ def _agency_choices(blank: str) -> list[SelectChoice]:
 
 
 def _show_errors(form: Any, exc: InvalidInput) -> None:
-    """Put a service's Vietnamese field errors under the form's fields."""
+    """Put a service's field errors (in the console's language) under the form's fields."""
     for name, message in exc.errors.items():
         field = getattr(form, name, None) or getattr(form, f"{name}_id", None)
         if field is not None:
-            field.errors = [*field.errors, message]
+            field.errors = [*field.errors, core_text(message)]
         else:
-            flash(message, "error")
+            flash(core_text(message), "error")
 
 
 @bp.get("/")
@@ -123,7 +125,7 @@ def _delete(action: Any, item_id: int, back: str) -> ResponseReturnValue:
     try:
         name = action(db(), item_id)
     except DomainError as exc:
-        flash(exc.message_vi, "error")
+        flash(core_text(exc.message_vi), "error")
     else:
         flash(_("Đã xóa “%(name)s”.", name=name), "success")
     return redirect(url_for(back))
@@ -136,7 +138,7 @@ def _delete(action: Any, item_id: int, back: str) -> ResponseReturnValue:
 @admin_only
 def agencies() -> ResponseReturnValue:
     rows = db().scalars(select(Agency).order_by(Agency.name)).all()
-    return render_template("admin/agencies.html", agencies=rows)
+    return render_template("admin/agencies.html", agencies=rows, kind_label=agency_kind_label)
 
 
 @bp.route("/agencies/new", methods=["GET", "POST"], defaults={"agency_id": None})
@@ -333,7 +335,7 @@ def user_active(user_id: int) -> ResponseReturnValue:
         set_active(db(), user, not user.active, by=me)
     except InvalidInput as exc:
         for message in exc.errors.values():
-            flash(message, "error")
+            flash(core_text(message), "error")
     else:
         if user.active:
             flash(_("Đã mở lại tài khoản “%(username)s”.", username=user.username), "success")

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from intake.messages_vi import STATUS_NAMES
+from agents_console.web.labels import STATUS_LABELS
 from intake.models import CaseStatus, Channel
 from intake.services.queue import Scope, SlaState
 
@@ -32,7 +32,7 @@ class QueueFilterForm(FlaskForm):
         _l("Trạng thái"),
         choices=options(
             [("", _l("Đang mở")), (Scope.ALL.value, _l("Tất cả"))]
-            + [(s.value, STATUS_NAMES[s]) for s in CaseStatus]
+            + [(s.value, STATUS_LABELS[s]) for s in CaseStatus]
         ),
         default="",
         validate_choice=False,

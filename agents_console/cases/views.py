@@ -47,8 +47,8 @@ from agents_console.cases.forms import (
     options,
 )
 from agents_console.web.db import db
+from agents_console.web.labels import STATUS_LABELS, core_text, status_label
 from intake.clock import VN_TZ, format_local, utcnow
-from intake.messages_vi import STATUS_NAMES
 from intake.models import (
     Agency,
     Case,
@@ -203,11 +203,6 @@ def event_label(action: str) -> str:
     return str(EVENT_LABELS.get(action, action))
 
 
-@bp.app_template_global("status_name")
-def status_name(status: CaseStatus) -> str:
-    return STATUS_NAMES[status]
-
-
 _STOPPED_OPEN = Markup('<span class="clock clock-stopped">')
 _STOPPED_CLOSE = Markup("</span>")
 _CLOCK_OPEN = {
@@ -269,6 +264,9 @@ def queue() -> ResponseReturnValue:
     form.category.choices = options(
         [("", "—")]
         + [(c.code, c.name) for c in session.scalars(select(Category).order_by(Category.name))]
+    )
+    form.channel.choices = options(
+        [("", "—")] + [(c.value, CHANNEL_NAMES.get(c.value, c.value)) for c in Channel]
     )
     form.ward.choices = options(
         [("", "—")] + [(w.code, w.name) for w in session.scalars(select(Ward).order_by(Ward.name))]
@@ -365,7 +363,7 @@ def case_page(code: str) -> ResponseReturnValue:
     status_form = StatusForm()
     status_form.status.choices = options(
         [
-            (s.value, STATUS_NAMES[s])
+            (s.value, STATUS_LABELS[s])
             for s in TRANSITIONS[case.status]
             if s not in {CaseStatus.DUPLICATE, CaseStatus.REOPENED}
         ]
@@ -414,11 +412,11 @@ def _act(
     except InvalidInput as exc:
         db().rollback()
         for message in exc.errors.values():
-            flash(message, "error")
+            flash(core_text(message), "error")
         return back
     except DomainError as exc:
         db().rollback()
-        flash(exc.message_vi, "error")
+        flash(core_text(exc.message_vi), "error")
         return back
     log.info("console case action on %s by %s: %s", case.code, _user().username, done)
     flash(done, "success")
@@ -491,7 +489,7 @@ def change_status(code: str) -> ResponseReturnValue:
             reason=form.reason.data,
             resolution=form.resolution.data,
         )
-        return _("Đã chuyển sang “%(status)s”.", status=STATUS_NAMES[target])
+        return _("Đã chuyển sang “%(status)s”.", status=status_label(target))
 
     return _act(code, form, run)
 

@@ -1,5 +1,6 @@
 """What every console page stands on: the request's database session, CSRF, secure cookies,
-security headers, languages, the navigation and the error pages."""
+security headers, languages, the names of the core's values, the navigation and the error
+pages."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from agents_console.web import db, errors, i18n, nav, security
+from agents_console.web import db, errors, i18n, labels, nav, security
 from intake.config import Settings
 
 
@@ -22,4 +23,5 @@ def init_web(app: Flask) -> None:
     db.init_db(app)
     i18n.init_i18n(app)
     nav.init_nav(app)
+    labels.init_labels(app)
     errors.init_errors(app)
