@@ -27,6 +27,7 @@ from agents_console.admin.forms import options
 from agents_console.auth.access import current_user, require_role
 from agents_console.training.forms import ExampleForm, ImportForm, LabelForm
 from agents_console.web.db import db
+from agents_console.web.labels import core_text
 from bot.nlu import versions
 from bot.nlu.data import DATA_DIR, HOLDOUT_DIR, DataError
 from bot.nlu.editing import COMPLAINT, EditError, Labels, TrainingFiles, summary
@@ -272,13 +273,14 @@ def review_label(kind: str, item_id: int) -> ResponseReturnValue:
         full = _full_intent(labels, form)
         text = review.pending_text(session, kind, item_id)
         # The training files first: if they refuse (a duplicate, say), nothing is recorded.
-        files.add(full, text)
+        # A chat message may span lines; an example is one line.
+        files.add(full, " ".join(text.split()))
         intent, _sep, category = full.partition("/")
         review.record_label(
             session, kind, item_id, intent=intent, category=category or None, by=_me(), now=utcnow()
         )
     except (EditError, DomainError) as exc:
-        flash(exc.message_vi if isinstance(exc, DomainError) else str(exc), "error")
+        flash(core_text(exc.message_vi) if isinstance(exc, DomainError) else str(exc), "error")
         return redirect(url_for("training.review_queue"))
     flash(_("Đã thêm vào dữ liệu huấn luyện với nhãn “%(intent)s”.", intent=full), "success")
     return redirect(url_for("training.review_queue"))
@@ -290,7 +292,7 @@ def review_dismiss(kind: str, item_id: int) -> ResponseReturnValue:
     try:
         review.dismiss(db(), kind, item_id, by=_me(), now=utcnow())
     except DomainError as exc:
-        flash(exc.message_vi, "error")
+        flash(core_text(exc.message_vi), "error")
     else:
         flash(_("Đã bỏ qua mục này."), "info")
     return redirect(url_for("training.review_queue"))

@@ -122,11 +122,31 @@ def _clean_raw(raw: str) -> str:
     raw = unicodedata.normalize("NFC", raw).strip()
     if not raw:
         raise EditError("Câu mẫu không được để trống.")
-    if "\n" in raw or "\r" in raw:
+    # Every line break YAML or str.splitlines knows (U+2028, NEL, form feed, ...), not just \n:
+    # one inside a line would split the example when the file is next read.
+    if len(raw.splitlines()) > 1:
         raise EditError("Mỗi câu mẫu chỉ được viết trên một dòng.")
     if len(raw) > 2000:
         raise EditError("Câu mẫu dài quá 2.000 ký tự.")
     return raw
+
+
+def _remove_example(lines: list[str], index: int) -> None:
+    """Delete one example line; an intent item left without examples goes with it (Rasa
+    warns “Intent '…' has no examples” about an empty `examples: |` block)."""
+    del lines[index]
+    start = index - 1
+    while start >= 0 and not _ITEM.match(lines[start]):
+        if lines[start].strip() and not lines[start][0].isspace():
+            return  # not inside an intent item
+        start -= 1
+    if start < 0:
+        return
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or lines[end][0].isspace()):
+        end += 1
+    if not any(_EXAMPLE.match(line) for line in lines[start + 1 : end]):
+        del lines[start:end]
 
 
 def _same_text_key(text: str) -> str:
@@ -317,7 +337,7 @@ class TrainingFiles:
                 lines[current.line - 1] = f"{indent}- {raw}"
                 self._write(path, lines)
             else:
-                del lines[current.line - 1]
+                _remove_example(lines, current.line - 1)
                 self._write(path, lines)
                 self._insert_many([(full_intent, raw)])
         return self._find(full_intent, raw)
@@ -330,7 +350,7 @@ class TrainingFiles:
                 raise EditError("Không thể xóa câu mẫu cuối cùng của một ý định.")
             path = self.data_dir / current.file
             lines = path.read_text(encoding="utf-8").splitlines()
-            del lines[current.line - 1]
+            _remove_example(lines, current.line - 1)
             self._write(path, lines)
         return current
 

@@ -117,6 +117,24 @@ def page(context: Any) -> Iterator[Any]:
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+def watched_page(
+    browser: Any, viewport: dict[str, int], timeout_ms: int = 30_000, **options: Any
+) -> Any:
+    """A tab in a fresh Vietnamese profile whose script errors and CSP refusals are collected
+    in `page.problems` (the test asserts it is empty at the end)."""
+    context = browser.new_context(viewport=viewport, locale="vi-VN", **options)
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "console",
+        lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    page.problems = problems
+    return page
+
+
 def screenshot_path(name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / f"{name}.png"

@@ -16,7 +16,7 @@ from agents_console.app import create_app
 from intake.db import unit_of_work
 from intake.models import Case, Channel, Conversation, ConversationState, OutboxMessage
 from intake.runtime import Runtime
-from tests.browser.conftest import screenshot_path
+from tests.browser.conftest import screenshot_path, watched_page
 from tests.unit.console.conftest import PASSWORD, make_runtime
 from tests.unit.console.desk import Desk, seed_desk
 
@@ -41,18 +41,10 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Runtime, Desk]]:
 
 @pytest.fixture
 def desk_page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport=DESKTOP, locale="vi-VN")
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on(
-        "console",
-        lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
+    page = watched_page(browser, DESKTOP)
     yield page
-    context.close()
-    assert not problems, problems
+    page.context.close()
+    assert not page.problems, page.problems
 
 
 def test_an_agent_takes_a_case_answers_and_resolves_it(
