@@ -23,7 +23,7 @@ from bot.nlu.engine import FALLBACK_INTENT, NluBackend
 from bot.nlu.text import fold, fold_same_length
 from bot.responses import Responses
 from intake.clock import local_date
-from intake.models import Channel, Conversation, ConversationState, Priority
+from intake.models import Channel, Conversation, ConversationState, Message, Priority
 from intake.services.cases import CaseSettings
 from intake.services.conversations import (
     hand_off,
@@ -50,6 +50,8 @@ class Turn:
     handed_off: bool = False
     case_code: str | None = None
     duplicate: bool = False
+    # The resident's message as stored (None for a duplicate delivery).
+    inbound: Message | None = field(default=None, repr=False, compare=False)
 
 
 class DialogueEngine:
@@ -70,6 +72,7 @@ class DialogueEngine:
         attachments: list[str] | None = None,
         display_name: str | None = None,
         coordinates: tuple[float, float] | None = None,
+        known_new: bool = False,
     ) -> Turn:
         """Take one message from a resident and answer it (the caller commits).
 
@@ -83,6 +86,7 @@ class DialogueEngine:
             now,
             provider_message_id=provider_message_id,
             display_name=display_name,
+            known_new=known_new,
         )
         if turn.duplicate or turn.handed_off:
             return turn
@@ -104,15 +108,22 @@ def begin_turn(
     *,
     provider_message_id: str | None,
     display_name: str | None,
+    known_new: bool = False,
 ) -> tuple[Conversation, Turn]:
     """Store the message in the resident's conversation. The turn comes back marked
     `duplicate` (the provider delivered it twice: acknowledged once, answered once) or
-    `handed_off` (an agent has the conversation: the bot stays silent), or ready to answer."""
+    `handed_off` (an agent has the conversation: the bot stays silent), or ready to answer.
+    `known_new`: the caller already knows the provider id is new (see `record_inbound`)."""
     conversation = open_conversation(session, channel, sender_id, now, display_name=display_name)
     inbound = record_inbound(
-        session, conversation, text or "", now, provider_message_id=provider_message_id
+        session,
+        conversation,
+        text or "",
+        now,
+        provider_message_id=provider_message_id,
+        known_new=known_new,
     )
-    turn = Turn(conversation_id=conversation.id)
+    turn = Turn(conversation_id=conversation.id, inbound=inbound)
     if inbound is None:
         turn.duplicate = True
     elif conversation.state != ConversationState.BOT:
@@ -202,6 +213,8 @@ class _Run:
         if attachments:
             self.state.slots.setdefault("photos", []).extend(attachments)
         parse = self.engine.nlu.parse(text) if text.strip() else _no_text()
+        if text.strip() and not self.state.form and not self.state.awaiting_code:
+            self.record_classification(parse)
         intent = parse["intent"]["name"]
         confident = parse["intent"]["confidence"] >= INTERRUPT_CONFIDENCE
         if intent == "emergency" and confident:
@@ -222,6 +235,20 @@ class _Run:
             self.status(text, parse, code_only=True)
         else:
             self.route(intent, text, parse)
+
+    def record_classification(self, parse: dict[str, Any]) -> None:
+        """Keep what the classifier made of a free-text message (not of answers to a form's
+        questions): the training review queue offers the unsure ones to an admin."""
+        message = self.turn.inbound
+        if message is None:
+            return
+        name = parse["intent"]["name"]
+        confidence = parse["intent"]["confidence"]
+        if name == FALLBACK_INTENT:  # the fallback's own score is the threshold: keep the best
+            ranked = [r for r in parse.get("intent_ranking") or [] if r["name"] != name]
+            confidence = ranked[0]["confidence"] if ranked else confidence
+        message.intent = str(name)[:40]
+        message.confidence = float(confidence)
 
     def shared_location(self, coordinates: tuple[float, float]) -> None:
         latitude, longitude = coordinates

@@ -57,6 +57,7 @@ class RasaDialogue:
         attachments: list[str] | None = None,
         display_name: str | None = None,
         coordinates: tuple[float, float] | None = None,
+        known_new: bool = False,
     ) -> Turn:
         conversation, turn = begin_turn(
             session,
@@ -66,6 +67,7 @@ class RasaDialogue:
             now,
             provider_message_id=provider_message_id,
             display_name=display_name,
+            known_new=known_new,
         )
         if turn.duplicate or turn.handed_off:
             return turn

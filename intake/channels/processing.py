@@ -58,11 +58,10 @@ class Processor:
 
         Returns the ids of the outbox messages it queued, for sending straight away."""
         with unit_of_work(self.runtime.sessions) as session:
-            sender = inbox.pending_sender(session, delivery_id)
+            sender = inbox.claim_sender(session, delivery_id)
             if sender is None:
                 return []
             channel, sender_id = sender
-            inbox.lock_sender(session, channel, sender_id)
             now = self.clock()
             for delivery in inbox.pending_for_sender(session, channel, sender_id, delivery_id):
                 self._answer(session, delivery, now)
@@ -89,6 +88,8 @@ class Processor:
             attachments=list(delivery.attachments or []),
             display_name=delivery.display_name,
             coordinates=coordinates,
+            # The inbox stores a provider's message id once: this delivery is its first.
+            known_new=True,
         )
         # Web chat replies are already in the conversation the widget reads.
         if delivery.channel != Channel.WEB and not turn.duplicate:

@@ -36,13 +36,30 @@ def open_conversation(
     sender, so it survives restarts and any worker can continue it.
     """
     phone = None
+    external_id = sender_id
     if channel in PHONE_CHANNELS:
         try:
             phone = normalize_phone(sender_id)
         except ValidationError:
             phone = None
+        external_id = phone or sender_id
+    # A resident already known on this channel: one query finds their open conversation.
+    conversation = session.scalar(
+        select(Conversation)
+        .join(ContactIdentity, ContactIdentity.contact_id == Conversation.contact_id)
+        .where(
+            ContactIdentity.channel == channel,
+            ContactIdentity.external_id == external_id,
+            Conversation.channel == channel,
+            Conversation.state != ConversationState.CLOSED,
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    if conversation is not None:
+        return conversation
     contact = contact_for_identity(
-        session, channel, phone or sender_id, now, phone_e164=phone, display_name=display_name
+        session, channel, external_id, now, phone_e164=phone, display_name=display_name
     )
     conversation = session.scalar(
         select(Conversation)
@@ -76,9 +93,13 @@ def record_inbound(
     *,
     provider_message_id: str | None = None,
     raw: dict[str, Any] | None = None,
+    known_new: bool = False,
 ) -> Message | None:
-    """Store what the resident sent; None if the provider already delivered this message."""
-    if provider_message_id is not None:
+    """Store what the resident sent; None if the provider already delivered this message.
+
+    `known_new`: the caller has already made sure this provider id is new (the inbox stores
+    each delivery once), so the check is skipped; the unique constraint still holds."""
+    if provider_message_id is not None and not known_new:
         seen = session.scalar(
             select(Message.id).where(
                 Message.channel == conversation.channel,
@@ -100,7 +121,6 @@ def record_inbound(
     )
     session.add(message)
     conversation.last_message_at = now
-    session.flush()
     return message
 
 

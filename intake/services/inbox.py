@@ -3,18 +3,17 @@
 `accept` writes a delivery in the webhook's transaction, before the provider hears back, so a
 crash after the acknowledgement loses nothing. The provider's message id is unique per channel:
 a repeated delivery is acknowledged and has no second effect. A worker takes deliveries one
-resident at a time, oldest first (`lock_sender`, `pending_for_sender`); a sweep re-queues any
+resident at a time, oldest first (`claim_sender`, `pending_for_sender`); a sweep re-queues any
 delivery that waited too long (a crashed worker, a broker outage).
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Table, bindparam, select, text, update
+from sqlalchemy import Integer, String, Table, bindparam, cast, func, literal, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -122,26 +121,28 @@ def get(session: Session, delivery_id: int) -> InboundDelivery | None:
     return session.get(InboundDelivery, delivery_id)
 
 
-def pending_sender(session: Session, delivery_id: int) -> tuple[Channel, str] | None:
-    """Whose message this is, if it still waits for an answer."""
-    row = session.execute(
-        select(InboundDelivery.channel, InboundDelivery.sender_id).where(
-            InboundDelivery.id == delivery_id, InboundDelivery.status == DeliveryStatus.PENDING
-        )
-    ).first()
+def claim_sender(session: Session, delivery_id: int) -> tuple[Channel, str] | None:
+    """Whose message this is, if it still waits for an answer; that resident's deliveries are
+    then serialised until the transaction ends (one statement: find and lock).
+
+    PostgreSQL: a transaction-scoped advisory lock on the sender. SQLite: the write lock taken
+    at BEGIN already serialises every writer."""
+    table = InboundDelivery.__table__
+    assert isinstance(table, Table)
+    query = select(InboundDelivery.channel, InboundDelivery.sender_id).where(
+        InboundDelivery.id == delivery_id, InboundDelivery.status == DeliveryStatus.PENDING
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.add_columns(func.pg_advisory_xact_lock(_sender_key(table.c)))
+    row = session.execute(query).first()
     return (row[0], row[1]) if row is not None else None
 
 
-def lock_sender(session: Session, channel: Channel, sender_id: str) -> None:
-    """Serialise work on one resident's messages until the transaction ends.
-
-    PostgreSQL: a transaction-scoped advisory lock. SQLite: the write lock taken at BEGIN
-    already serialises every writer.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    key = zlib.crc32(f"{channel.value}:{sender_id}".encode()) - 2**31
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+def _sender_key(columns: Any) -> Any:
+    """The advisory-lock key of a sender: a 64-bit hash of "channel:sender_id", in SQL."""
+    return func.hashtextextended(
+        cast(columns.channel, String) + literal(":") + columns.sender_id, 0
+    )
 
 
 def pending_for_sender(

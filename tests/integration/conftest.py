@@ -120,6 +120,18 @@ def worker_env(
     return env
 
 
+_started_workers: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_outlives_its_test() -> Iterator[None]:
+    """A worker left running by a failed test would consume the next test's tasks (every test
+    shares the Redis database) against a dropped database: stop whatever a test started."""
+    yield
+    while _started_workers:
+        stop_process(_started_workers.pop())
+
+
 def start_worker(env: dict[str, str], log_path: Path, *options: str) -> subprocess.Popen[bytes]:
     """A real Celery worker process consuming from Redis (every queue unless `options` say
     `-Q`); returns once it is ready."""
@@ -141,6 +153,7 @@ def start_worker(env: dict[str, str], log_path: Path, *options: str) -> subproce
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    _started_workers.append(proc)
     deadline = time.monotonic() + 60
     while b" ready." not in log_path.read_bytes()[start:]:
         if proc.poll() is not None or time.monotonic() > deadline:

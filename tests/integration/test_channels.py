@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -101,10 +100,6 @@ def test_duplicate_telegram_update_is_answered_once(stack, providers):
     assert count_rows(engine, InboundDelivery) == 1
 
 
-def _advisory_key(channel: str, sender: str) -> int:
-    return zlib.crc32(f"{channel}:{sender}".encode()) - 2**31
-
-
 def test_worker_killed_mid_processing_loses_nothing(
     clean_db, web_server, worker_env, providers, tmp_path, pg_url
 ):
@@ -116,17 +111,22 @@ def test_worker_killed_mid_processing_loses_nothing(
     log_path = tmp_path / "worker.log"
     worker = start_worker(worker_env, log_path)
     resident = Resident("sms", web_server, providers)
-    # Hold the lock the worker takes for this resident, so it stops halfway through.
+    # Hold the lock the worker takes for this resident (the same 64-bit hash of
+    # "channel:sender" as intake.services.inbox), so it stops halfway through.
     blocker = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with blocker.connect() as lock_conn:
-        lock_conn.execute(
-            text("SELECT pg_advisory_lock(:k)"), {"k": _advisory_key("sms", resident.address)}
-        )
-        assert resident.post("xin chào").status_code == 200
-        _wait_for(lambda: _worker_waiting_on_lock(blocker), "the worker to reach the lock")
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
-        lock_conn.execute(text("SELECT pg_advisory_unlock_all()"))
+    try:
+        with blocker.connect() as lock_conn:
+            lock_conn.execute(
+                text("SELECT pg_advisory_lock(hashtextextended(:k, 0))"),
+                {"k": f"sms:{resident.address}"},
+            )
+            assert resident.post("xin chào").status_code == 200
+            _wait_for(lambda: _worker_waiting_on_lock(blocker), "the worker to reach the lock")
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+            lock_conn.execute(text("SELECT pg_advisory_unlock_all()"))
+    finally:
+        stop_process(worker)  # a no-op once it was killed; never leave it consuming the queue
     with Session(clean_db) as session:
         delivery = session.scalars(select(InboundDelivery)).one()
         assert delivery.status == DeliveryStatus.PENDING  # nothing half-written
