@@ -316,16 +316,17 @@ def submit_registration(
         reporter_contact_id=contact_id,
         conversation_id=conversation_id,
     )
+    # Nothing is written before a refusal, and a lost race is undone inside `register`.
     try:
-        with session.begin_nested():
-            result = register(
-                session,
-                data,
-                now=now,
-                actor=CITIZEN,
-                settings=settings,
-                notify=channel == Channel.VOICE,
-            )
+        result = register(
+            session,
+            data,
+            now=now,
+            actor=CITIZEN,
+            settings=settings,
+            notify=channel == Channel.VOICE,
+            programme=programme,
+        )
     except DuplicateRegistration as exc:
         return "utter_registration_duplicate", {"error": exc.message_vi}
     except InvalidInput as exc:

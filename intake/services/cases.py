@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case as sql_case
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from intake import messages_vi as msg
@@ -107,6 +108,7 @@ class NewCase:
     kind: CaseKind = CaseKind.COMPLAINT
     category_code: str | None = None
     ward_code: str | None = None
+    ward: Ward | None = None  # already found by the caller (then `ward_code` is not looked up)
     location_text: str | None = None
     latitude: float | None = None
     longitude: float | None = None
@@ -144,7 +146,7 @@ def open_case(
     # so whatever serialises code allocation is held as briefly as possible.
     with session.no_autoflush:
         category = _category(session, data.category_code)
-        ward = find_ward(session, data.ward_code)
+        ward = data.ward if data.ward is not None else find_ward(session, data.ward_code)
         agency = agency_for(session, category, ward)
         ack_hours = category.ack_hours if category else DEFAULT_ACK_HOURS
         resolve_hours = category.resolve_hours if category else DEFAULT_RESOLVE_HOURS
@@ -607,18 +609,21 @@ def find_ward(session: Session, code_or_name: str | None) -> Ward | None:
     """Find a ward by code or by name, with or without diacritics ("Phu Hoi" finds Phú Hội)."""
     if not code_or_name:
         return None
-    ward = session.scalar(select(Ward).where(Ward.code == code_or_name))
-    if ward is None:
-        # "Phường Đúc" is itself a ward's name: try the words as given before dropping a
-        # "phường"/"xã" prefix.
-        folded = fold_accents(code_or_name)
-        candidates = [folded]
-        for prefix in ("phuong ", "xa ", "p. ", "p "):
-            if folded.startswith(prefix):
-                candidates.append(folded.removeprefix(prefix))
-        ward = session.scalars(
-            select(Ward).where(Ward.name_folded.in_(candidates)).order_by(Ward.id)
-        ).first()
+    # One query: the ward with this code first, else the first ward with this name.
+    # "Phường Đúc" is itself a ward's name: the words as given are tried before dropping a
+    # "phường"/"xã" prefix.
+    folded = fold_accents(code_or_name)
+    candidates = [folded]
+    for prefix in ("phuong ", "xa ", "p. ", "p "):
+        if folded.startswith(prefix):
+            candidates.append(folded.removeprefix(prefix))
+    by_code = Ward.code == code_or_name
+    ward = session.scalars(
+        select(Ward)
+        .where(or_(by_code, Ward.name_folded.in_(candidates)))
+        .order_by(sql_case((by_code, 0), else_=1), Ward.id)
+        .limit(1)
+    ).first()
     if ward is None:
         raise InvalidInput({"ward": msg.ERR_WARD_UNKNOWN.format(ward=code_or_name)})
     return ward

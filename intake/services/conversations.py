@@ -131,6 +131,10 @@ def record_outbound(
         conversation_id=conversation.id,
         channel=conversation.channel,
         direction=Direction.OUTBOUND,
+        # Set, though empty, so that an inbound message and its replies share one column list
+        # and go to PostgreSQL as one multi-row INSERT.
+        provider_message_id=None,
+        raw=None,
         sender=sender,
         text=text,
         normalized_text=normalize_text(text),

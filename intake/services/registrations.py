@@ -78,6 +78,7 @@ def register(
     actor: Actor,
     settings: CaseSettings = CaseSettings(),  # noqa: B008 - frozen, shared default is safe
     notify: bool = True,
+    programme: Programme | None = None,
 ) -> RegistrationResult:
     """Check and store a registration, open its case (the code residents follow) and queue
     one verification per verifier of the ward.
@@ -85,7 +86,8 @@ def register(
     A second registration with the same CCCD in the programme is refused with a Vietnamese
     message naming the first one's code; the same phone or household member is only flagged.
     """
-    programme = session.scalar(select(Programme).where(Programme.code == data.programme_code))
+    if programme is None or programme.code != data.programme_code:
+        programme = session.scalar(select(Programme).where(Programme.code == data.programme_code))
     if programme is None:
         raise NotFound(msg.ERR_PROGRAMME_UNKNOWN.format(programme=data.programme_code))
     _check_open(programme, local_date(now))
@@ -121,47 +123,49 @@ def register(
         is not None
     )
 
-    case = open_case(
-        session,
-        NewCase(
-            channel=data.channel,
-            kind=CaseKind.REGISTRATION,
-            description=f"{programme.name}: {clean['full_name']}",
-            ward_code=clean["ward"].code if clean["ward"] else None,
-            location_text=clean["address"],
-            reporter_contact_id=data.reporter_contact_id,
-            conversation_id=data.conversation_id,
-            recording_path=data.recording_path,
-            extra={"programme": programme.code},
-        ),
-        now=now,
-        actor=actor,
-        settings=settings,
-    )
-    registration = Registration(
-        programme_id=programme.id,
-        case_id=case.id,
-        full_name=clean["full_name"],
-        cccd=clean["cccd"],
-        date_of_birth=data.date_of_birth,
-        sex=clean["sex"],
-        phone_e164=clean["phone"],
-        address=clean["address"],
-        ward=clean["ward"],
-        reason=normalize_text(data.reason) if data.reason else None,
-        answers=data.answers,
-        duplicate_phone=duplicate_phone,
-        duplicate_household=duplicate_household,
-        created_at=now,
-        members=clean["members"],
-        verifications=[
-            RegistrationVerification(verifier=v, status=VerificationStatus.PENDING)
-            for v in Verifier
-        ],
-    )
-    # The unique constraint is the last word when two registrations race each other.
+    # The case and the registration are written together under one savepoint: when another
+    # registration with this CCCD wins a race (the unique constraint is the last word), both
+    # are undone and the caller's transaction carries on with nothing half-written.
     try:
         with session.begin_nested():
+            case = open_case(
+                session,
+                NewCase(
+                    channel=data.channel,
+                    kind=CaseKind.REGISTRATION,
+                    description=f"{programme.name}: {clean['full_name']}",
+                    ward=clean["ward"],
+                    location_text=clean["address"],
+                    reporter_contact_id=data.reporter_contact_id,
+                    conversation_id=data.conversation_id,
+                    recording_path=data.recording_path,
+                    extra={"programme": programme.code},
+                ),
+                now=now,
+                actor=actor,
+                settings=settings,
+            )
+            registration = Registration(
+                programme_id=programme.id,
+                case_id=case.id,
+                full_name=clean["full_name"],
+                cccd=clean["cccd"],
+                date_of_birth=data.date_of_birth,
+                sex=clean["sex"],
+                phone_e164=clean["phone"],
+                address=clean["address"],
+                ward=clean["ward"],
+                reason=normalize_text(data.reason) if data.reason else None,
+                answers=data.answers,
+                duplicate_phone=duplicate_phone,
+                duplicate_household=duplicate_household,
+                created_at=now,
+                members=clean["members"],
+                verifications=[
+                    RegistrationVerification(verifier=v, status=VerificationStatus.PENDING)
+                    for v in Verifier
+                ],
+            )
             session.add(registration)
             session.flush()
     except IntegrityError:

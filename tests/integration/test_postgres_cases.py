@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
@@ -9,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from intake.db import make_session_factory, unit_of_work
-from intake.models import Case, CaseEvent, CaseStatus, Channel, Registration
+from intake.models import Case, CaseEvent, CaseStatus, Channel, Contact, Registration
 from intake.seed import seed_demo
 from intake.services import cases as svc
 from intake.services.cases import CITIZEN, Actor, NewCase
@@ -140,3 +142,50 @@ def test_concurrent_same_cccd_only_one_wins(clean_db, now):
     with unit_of_work(factory) as s:
         assert s.scalar(select(func.count()).select_from(Registration)) == 1
         assert s.scalar(select(func.count()).select_from(Case)) == 1
+
+
+def test_a_lost_race_leaves_no_case_and_the_loser_carries_on(clean_db, now):
+    """The bot registers inside the resident's message transaction and, when refused, still
+    commits the conversation: a registration that loses the race on the unique CCCD must take
+    its case with it, so the transaction commits with no orphan case."""
+    factory = make_session_factory(clean_db)
+    with unit_of_work(factory) as s:
+        seed_demo(s, now)
+
+    def data(phone: str) -> RegistrationInput:
+        return RegistrationInput(
+            programme_code="covid-2021",
+            full_name="Lê Thị Hoa",
+            cccd="046185001122",
+            date_of_birth=date(1985, 5, 5),
+            phone=phone,
+            address="3 Đào Duy Anh",
+            ward="Phú Hậu",
+            channel=Channel.SMS,
+        )
+
+    winner_written = threading.Event()
+    outcome: list[str] = []
+
+    def loser() -> None:
+        winner_written.wait(10)
+        with unit_of_work(factory) as s:
+            try:  # passes the first check (the winner has not committed) and waits on the index
+                register(s, data("0905111299"), now=now, actor=CITIZEN)
+                outcome.append("registered")
+            except DuplicateRegistration as exc:
+                outcome.append(exc.message_vi)
+            s.add(Contact(phone_e164="+84905111299", created_at=now))  # the rest of its work
+
+    thread = threading.Thread(target=loser)
+    thread.start()
+    with unit_of_work(factory) as s:
+        code = register(s, data("0905111222"), now=now, actor=CITIZEN).case.code
+        winner_written.set()
+        time.sleep(1.0)  # the loser reaches the unique index and waits for this commit
+    thread.join(20)
+    assert len(outcome) == 1 and code in outcome[0] and "đã được đăng ký" in outcome[0]
+    with unit_of_work(factory) as s:
+        assert s.scalar(select(func.count()).select_from(Registration)) == 1
+        assert list(s.scalars(select(Case.code))) == [code], "the loser's case was undone"
+        assert s.scalar(select(Contact).where(Contact.phone_e164 == "+84905111299")) is not None
