@@ -85,24 +85,28 @@ def test_invalid_transition_refused_and_case_unchanged(clean_db, now):
         assert [e.action for e in case.events] == ["created"]  # no category: not routed yet
 
 
+def _hoa(phone: str) -> RegistrationInput:
+    """Lê Thị Hoa's registration from this phone (always the same CCCD)."""
+    return RegistrationInput(
+        programme_code="covid-2021",
+        full_name="Lê Thị Hoa",
+        cccd="046185001122",
+        date_of_birth=date(1985, 5, 5),
+        phone=phone,
+        address="3 kiệt 7 Đào Duy Anh",
+        ward="Phú Hậu",
+        channel=Channel.SMS,
+    )
+
+
 def test_second_registration_with_same_cccd_refused(clean_db, now):
     factory = make_session_factory(clean_db)
     with unit_of_work(factory) as s:
         seed_demo(s, now)
 
     def attempt(phone: str):
-        data = RegistrationInput(
-            programme_code="covid-2021",
-            full_name="Lê Thị Hoa",
-            cccd="046185001122",
-            date_of_birth=date(1985, 5, 5),
-            phone=phone,
-            address="3 kiệt 7 Đào Duy Anh",
-            ward="Phú Hậu",
-            channel=Channel.SMS,
-        )
         with unit_of_work(factory) as s:
-            return register(s, data, now=now, actor=CITIZEN).case.code
+            return register(s, _hoa(phone), now=now, actor=CITIZEN).case.code
 
     first = attempt("0905111222")
     with pytest.raises(DuplicateRegistration) as err:
@@ -152,18 +156,6 @@ def test_a_lost_race_leaves_no_case_and_the_loser_carries_on(clean_db, now):
     with unit_of_work(factory) as s:
         seed_demo(s, now)
 
-    def data(phone: str) -> RegistrationInput:
-        return RegistrationInput(
-            programme_code="covid-2021",
-            full_name="Lê Thị Hoa",
-            cccd="046185001122",
-            date_of_birth=date(1985, 5, 5),
-            phone=phone,
-            address="3 Đào Duy Anh",
-            ward="Phú Hậu",
-            channel=Channel.SMS,
-        )
-
     winner_written = threading.Event()
     outcome: list[str] = []
 
@@ -171,7 +163,7 @@ def test_a_lost_race_leaves_no_case_and_the_loser_carries_on(clean_db, now):
         winner_written.wait(10)
         with unit_of_work(factory) as s:
             try:  # passes the first check (the winner has not committed) and waits on the index
-                register(s, data("0905111299"), now=now, actor=CITIZEN)
+                register(s, _hoa("0905111299"), now=now, actor=CITIZEN)
                 outcome.append("registered")
             except DuplicateRegistration as exc:
                 outcome.append(exc.message_vi)
@@ -180,7 +172,7 @@ def test_a_lost_race_leaves_no_case_and_the_loser_carries_on(clean_db, now):
     thread = threading.Thread(target=loser)
     thread.start()
     with unit_of_work(factory) as s:
-        code = register(s, data("0905111222"), now=now, actor=CITIZEN).case.code
+        code = register(s, _hoa("0905111222"), now=now, actor=CITIZEN).case.code
         winner_written.set()
         time.sleep(1.0)  # the loser reaches the unique index and waits for this commit
     thread.join(20)
