@@ -95,7 +95,7 @@ class DialogueEngine:
         run.step(text or "", attachments or [], coordinates)
         conversation.bot_state = state.dump(conversation.bot_state)
         for reply in turn.replies:
-            record_outbound(session, conversation, reply, now)
+            record_outbound(session, conversation, reply, now, flush=False)
         return turn
 
 

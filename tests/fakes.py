@@ -64,6 +64,11 @@ class FakeProviders:
         providers = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as the real APIs: a sender reuses its connection (every answer
+            # carries its Content-Length).
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as two writes
+
             def log_message(self, *args: Any) -> None:
                 pass
 

@@ -29,7 +29,12 @@ from intake.models import (
 from intake.runtime import Runtime
 from intake.services import inbox, outbox
 from intake.services.cases import CITIZEN, NewCase, open_case
-from intake.services.conversations import hand_off, open_conversation, record_inbound
+from intake.services.conversations import (
+    hand_off,
+    open_conversation,
+    prefetch_open_conversations,
+    record_inbound,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,55 @@ class Processor:
         for case_id in recordings:
             self.transcribe(case_id)
         return queued
+
+    def process_batch(self, delivery_ids: list[int]) -> tuple[list[int], list[int]]:
+        """Answer a batch (`process_many`); if the batch fails as a whole, nothing of it is
+        written and each delivery is answered on its own, so only the one that fails again
+        counts a failed attempt (`fail`). Returns the outbox ids queued and the delivery ids
+        that failed, for a retry."""
+        try:
+            queued, one_by_one = self.process_many(delivery_ids)
+        except Exception:
+            log.warning(
+                "a batch of %d deliveries failed; answering them one by one", len(delivery_ids)
+            )
+            queued, one_by_one = [], list(delivery_ids)
+        failed: list[int] = []
+        for delivery_id in one_by_one:
+            try:
+                queued.extend(self.process(delivery_id))
+            except Exception as exc:
+                log.exception("delivery %s: processing failed", delivery_id)
+                self.fail(delivery_id, f"{type(exc).__name__}: {exc}")
+                failed.append(delivery_id)
+        return queued, failed
+
+    def process_many(self, delivery_ids: list[int]) -> tuple[list[int], list[int]]:
+        """Answer several residents' deliveries in one transaction (a batch the relay announced).
+
+        Claiming the residents, reading their deliveries and their conversations take one
+        query each for the whole batch, and their messages, replies and outbox rows are written
+        together at the end, instead of a transaction per delivery. Returns the outbox ids
+        queued, and the delivery ids whose resident another worker holds: the caller answers
+        those with `process`, which waits for that worker. If anything fails, nothing of the
+        batch is written."""
+        if not delivery_ids:
+            return [], []
+        with unit_of_work(self.runtime.sessions) as session:
+            senders, busy = inbox.claim_senders(session, delivery_ids)
+            deliveries = inbox.pending_for_senders(session, senders, max(delivery_ids))
+            prefetch_open_conversations(
+                session,
+                [(d.channel, d.sender_id) for d in deliveries if d.channel != Channel.VOICE],
+            )
+            now = self.clock()
+            for delivery in deliveries:
+                self._answer(session, delivery, now)
+            queued = _queued_in(session, now)
+            recordings = [case.id for case in session.info.get(_RECORDINGS, ())]
+        for case_id in recordings:
+            self.transcribe(case_id)
+        return queued, busy
 
     def _answer(self, session: Session, delivery: InboundDelivery, now: datetime) -> None:
         if delivery.channel == Channel.VOICE:

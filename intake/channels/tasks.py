@@ -54,7 +54,8 @@ def process_inbound_task(self: Task, delivery_id: int) -> int:
 
 @celery_app.task(name="channels.process_inbound_batch", acks_late=True, ignore_result=True)
 def process_inbound_batch_task(delivery_ids: list[int]) -> int:
-    """Several deliveries the relay announced together; a failing one is retried on its own."""
+    """Several deliveries the relay announced together, answered in one transaction; a failing
+    one is retried on its own."""
     try:
         processor = get_processor(get_runtime())
     except Exception:
@@ -64,14 +65,9 @@ def process_inbound_batch_task(delivery_ids: list[int]) -> int:
         for delivery_id in delivery_ids:
             process_inbound_task.apply_async((delivery_id,), countdown=RETRY_DELAYS[0])
         return 0
-    queued: list[int] = []
-    for delivery_id in delivery_ids:
-        try:
-            queued.extend(processor.process(delivery_id))
-        except Exception as exc:
-            log.exception("delivery %s: processing failed", delivery_id)
-            processor.fail(delivery_id, f"{type(exc).__name__}: {exc}")
-            process_inbound_task.apply_async((delivery_id,), countdown=RETRY_DELAYS[0])
+    queued, failed = processor.process_batch(delivery_ids)
+    for delivery_id in failed:
+        process_inbound_task.apply_async((delivery_id,), countdown=RETRY_DELAYS[0])
     processor.send(queued)
     return len(queued)
 

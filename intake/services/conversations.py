@@ -3,10 +3,11 @@ and the hand-off between the bot and a human agent."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from intake.models import (
@@ -35,29 +36,20 @@ def open_conversation(
     Conversation state (the bot's forms and slots) lives in the database, keyed by channel and
     sender, so it survives restarts and any worker can continue it.
     """
-    phone = None
-    external_id = sender_id
-    if channel in PHONE_CHANNELS:
-        try:
-            phone = normalize_phone(sender_id)
-        except ValidationError:
-            phone = None
-        external_id = phone or sender_id
-    # A resident already known on this channel: one query finds their open conversation.
-    conversation = session.scalar(
-        select(Conversation)
-        .join(ContactIdentity, ContactIdentity.contact_id == Conversation.contact_id)
-        .where(
-            ContactIdentity.channel == channel,
-            ContactIdentity.external_id == external_id,
-            Conversation.channel == channel,
-            Conversation.state != ConversationState.CLOSED,
+    phone, external_id = _identity(channel, sender_id)
+    known: dict[tuple[Channel, str], Conversation | None] = session.info.get(_OPEN, {})
+    if (channel, external_id) in known:
+        # Looked up with the others of a batch (`prefetch_open_conversations`).
+        conversation = known[(channel, external_id)]
+        if conversation is not None and conversation.state != ConversationState.CLOSED:
+            return conversation
+    else:
+        # A resident already known on this channel: one query finds their open conversation.
+        conversation = session.scalar(
+            _open_conversations([(channel, external_id)]).with_only_columns(Conversation).limit(1)
         )
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
-    if conversation is not None:
-        return conversation
+        if conversation is not None:
+            return conversation
     contact = contact_for_identity(
         session, channel, external_id, now, phone_e164=phone, display_name=display_name
     )
@@ -82,7 +74,50 @@ def open_conversation(
         )
         session.add(conversation)
         session.flush()
+    if _OPEN in session.info:
+        session.info[_OPEN][(channel, external_id)] = conversation
     return conversation
+
+
+_OPEN = "open_conversations"
+
+
+def prefetch_open_conversations(session: Session, senders: list[tuple[Channel, str]]) -> None:
+    """Find the open conversations of several residents in one query, for `open_conversation`
+    to use during this session (a worker answering a batch of deliveries)."""
+    wanted = {(channel, _identity(channel, sender_id)[1]) for channel, sender_id in senders}
+    found: dict[tuple[Channel, str], Conversation | None] = dict.fromkeys(wanted)
+    if wanted:
+        for channel, external_id, conversation in session.execute(_open_conversations(wanted)):
+            if found.get((channel, external_id)) is None:  # the newest one, as one by one
+                found[(channel, external_id)] = conversation
+    session.info.setdefault(_OPEN, {}).update(found)
+
+
+def _identity(channel: Channel, sender_id: str) -> tuple[str | None, str]:
+    """The phone number (E.164) of a sender on a phone channel, and the identity's key."""
+    if channel not in PHONE_CHANNELS:
+        return None, sender_id
+    try:
+        phone = normalize_phone(sender_id)
+    except ValidationError:
+        return None, sender_id
+    return phone, phone
+
+
+def _open_conversations(identities: Iterable[tuple[Channel, str]]) -> Select[Any]:
+    """(channel, external id, conversation) of these identities' open conversations, newest
+    first."""
+    return (
+        select(ContactIdentity.channel, ContactIdentity.external_id, Conversation)
+        .join(ContactIdentity, ContactIdentity.contact_id == Conversation.contact_id)
+        .where(
+            tuple_(ContactIdentity.channel, ContactIdentity.external_id).in_(list(identities)),
+            Conversation.channel == ContactIdentity.channel,
+            Conversation.state != ConversationState.CLOSED,
+        )
+        .order_by(Conversation.id.desc())
+    )
 
 
 def record_inbound(
@@ -125,8 +160,16 @@ def record_inbound(
 
 
 def record_outbound(
-    session: Session, conversation: Conversation, text: str, now: datetime, *, sender: str = "bot"
+    session: Session,
+    conversation: Conversation,
+    text: str,
+    now: datetime,
+    *,
+    sender: str = "bot",
+    flush: bool = True,
 ) -> Message:
+    """Store a reply to the resident. `flush=False` leaves the INSERT to the caller's next flush
+    (the bot's replies: a worker writes a whole batch's messages at once)."""
     message = Message(
         conversation_id=conversation.id,
         channel=conversation.channel,
@@ -142,7 +185,8 @@ def record_outbound(
     )
     session.add(message)
     conversation.last_message_at = now
-    session.flush()
+    if flush:
+        session.flush()
     return message
 
 

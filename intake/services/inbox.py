@@ -13,7 +13,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Table, bindparam, cast, func, literal, select, text, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    bindparam,
+    cast,
+    func,
+    literal,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -138,6 +150,66 @@ def claim_sender(session: Session, delivery_id: int) -> tuple[Channel, str] | No
     return (row[0], row[1]) if row is not None else None
 
 
+def claim_senders(
+    session: Session, delivery_ids: list[int]
+) -> tuple[list[tuple[Channel, str]], list[int]]:
+    """The residents whose messages among these still wait, locked for this transaction in one
+    statement; and the ids left out because another worker holds their resident (the caller
+    answers those one by one, waiting for that worker).
+
+    The locks are only tried, never waited for: two workers claiming overlapping residents in
+    different orders cannot deadlock."""
+    if not delivery_ids:
+        return [], []
+    table = InboundDelivery.__table__
+    assert isinstance(table, Table)
+    waiting = table.c.id.in_(delivery_ids), table.c.status == DeliveryStatus.PENDING
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite: the write lock taken at BEGIN already serialises every writer.
+        rows = session.execute(
+            select(table.c.channel, table.c.sender_id).where(*waiting).distinct()
+        ).all()
+        return [(Channel(r[0]), r[1]) for r in rows], []
+    # Grouped first, so that the lock is tried once per resident.
+    grouped = (
+        select(table.c.channel, table.c.sender_id, func.array_agg(table.c.id).label("ids"))
+        .where(*waiting)
+        .group_by(table.c.channel, table.c.sender_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            grouped.c.channel,
+            grouped.c.sender_id,
+            grouped.c.ids,
+            func.pg_try_advisory_xact_lock(_sender_key(grouped.c)),
+        )
+    ).all()
+    claimed = [(Channel(r[0]), r[1]) for r in rows if r[3]]
+    busy = sorted(i for r in rows if not r[3] for i in r[2])
+    return claimed, busy
+
+
+def pending_for_senders(
+    session: Session, senders: list[tuple[Channel, str]], up_to_id: int
+) -> list[InboundDelivery]:
+    """These residents' unanswered deliveries up to `up_to_id`, oldest first, locked."""
+    if not senders:
+        return []
+    stmt = (
+        select(InboundDelivery)
+        .where(
+            tuple_(InboundDelivery.channel, InboundDelivery.sender_id).in_(senders),
+            InboundDelivery.status == DeliveryStatus.PENDING,
+            InboundDelivery.id <= up_to_id,
+        )
+        .order_by(InboundDelivery.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return list(session.scalars(stmt))
+
+
 def _sender_key(columns: Any) -> Any:
     """The advisory-lock key of a sender: a 64-bit hash of "channel:sender_id", in SQL."""
     return func.hashtextextended(
@@ -149,19 +221,7 @@ def pending_for_sender(
     session: Session, channel: Channel, sender_id: str, up_to_id: int
 ) -> list[InboundDelivery]:
     """This resident's unanswered deliveries up to `up_to_id`, oldest first, locked."""
-    stmt = (
-        select(InboundDelivery)
-        .where(
-            InboundDelivery.channel == channel,
-            InboundDelivery.sender_id == sender_id,
-            InboundDelivery.status == DeliveryStatus.PENDING,
-            InboundDelivery.id <= up_to_id,
-        )
-        .order_by(InboundDelivery.id)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return list(session.scalars(stmt))
+    return pending_for_senders(session, [(channel, sender_id)], up_to_id)
 
 
 def mark_done(delivery: InboundDelivery, now: datetime, conversation_id: int | None) -> None:
