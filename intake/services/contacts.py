@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,18 @@ PHONE_CHANNELS = frozenset({Channel.VOICE, Channel.SMS})
 
 
 def contact_for_identity(
+    session: Session, channel: Channel, external_id: str, now: datetime, **options: Any
+) -> Contact:
+    """Find or create the contact behind a channel identity (`options`: the keywords of
+    `find_or_create_contact`, such as `phone_e164` and `display_name`).
+
+    A caller ID or SMS number is a phone number: it joins the contact that already has it, so a
+    resident who called and later texts is one citizen.
+    """
+    return find_or_create_contact(session, channel, external_id, now, **options)[0]
+
+
+def find_or_create_contact(
     session: Session,
     channel: Channel,
     external_id: str,
@@ -21,24 +34,26 @@ def contact_for_identity(
     *,
     phone_e164: str | None = None,
     display_name: str | None = None,
-) -> Contact:
-    """Find or create the contact behind a channel identity.
-
-    A caller ID or SMS number is a phone number: it joins the contact that already has it, so a
-    resident who called and later texts is one citizen.
-    """
-    known = session.scalar(
-        select(Contact)
-        .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
-        .where(ContactIdentity.channel == channel, ContactIdentity.external_id == external_id)
-    )
-    if known is not None:
-        return known
+    identity_is_new: bool = False,
+    flush: bool = True,
+) -> tuple[Contact, bool]:
+    """`contact_for_identity`, also saying whether the contact is new. `identity_is_new`: the
+    caller has just looked for this identity and not found it (no query is made for it);
+    `flush=False` leaves the INSERTs to the caller's next flush."""
+    if not identity_is_new:
+        known = session.scalar(
+            select(Contact)
+            .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
+            .where(ContactIdentity.channel == channel, ContactIdentity.external_id == external_id)
+        )
+        if known is not None:
+            return known, False
     if channel in PHONE_CHANNELS and phone_e164 is None:
         phone_e164 = external_id
     contact = None
     if phone_e164 is not None:
         contact = session.scalar(select(Contact).where(Contact.phone_e164 == phone_e164))
+    created = contact is None
     if contact is None:
         contact = Contact(phone_e164=phone_e164, full_name=display_name, created_at=now)
         session.add(contact)
@@ -47,8 +62,9 @@ def contact_for_identity(
             channel=channel, external_id=external_id, display_name=display_name, created_at=now
         )
     )
-    session.flush()
-    return contact
+    if flush:
+        session.flush()
+    return contact, created
 
 
 def reply_address(contact: Contact, channel: Channel) -> tuple[Channel, str] | None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select, tuple_, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from intake.models import (
     Channel,
@@ -19,7 +19,7 @@ from intake.models import (
     Message,
 )
 from intake.services import outbox
-from intake.services.contacts import PHONE_CHANNELS, contact_for_identity
+from intake.services.contacts import PHONE_CHANNELS, find_or_create_contact
 from intake.validation import ValidationError, normalize_phone, normalize_text
 
 
@@ -38,11 +38,13 @@ def open_conversation(
     """
     phone, external_id = _identity(channel, sender_id)
     known: dict[tuple[Channel, str], Conversation | None] = session.info.get(_OPEN, {})
+    identity_is_new = False
     if (channel, external_id) in known:
         # Looked up with the others of a batch (`prefetch_open_conversations`).
         conversation = known[(channel, external_id)]
         if conversation is not None and conversation.state != ConversationState.CLOSED:
             return conversation
+        identity_is_new = (channel, external_id) in session.info.get(_NEW, ())
     else:
         # A resident already known on this channel: one query finds their open conversation.
         conversation = session.scalar(
@@ -50,22 +52,31 @@ def open_conversation(
         )
         if conversation is not None:
             return conversation
-    contact = contact_for_identity(
-        session, channel, external_id, now, phone_e164=phone, display_name=display_name
+    contact, created = find_or_create_contact(
+        session,
+        channel,
+        external_id,
+        now,
+        phone_e164=phone,
+        display_name=display_name,
+        identity_is_new=identity_is_new,
+        flush=False,
     )
-    conversation = session.scalar(
-        select(Conversation)
-        .where(
-            Conversation.contact_id == contact.id,
-            Conversation.channel == channel,
-            Conversation.state != ConversationState.CLOSED,
+    conversation = None
+    if not created:  # a new contact has no conversation yet
+        conversation = session.scalar(
+            select(Conversation)
+            .where(
+                Conversation.contact_id == contact.id,
+                Conversation.channel == channel,
+                Conversation.state != ConversationState.CLOSED,
+            )
+            .order_by(Conversation.id.desc())
+            .limit(1)
         )
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
     if conversation is None:
         conversation = Conversation(
-            contact_id=contact.id,
+            contact=contact,
             channel=channel,
             state=ConversationState.BOT,
             bot_state={},
@@ -73,25 +84,48 @@ def open_conversation(
             last_message_at=now,
         )
         session.add(conversation)
-        session.flush()
+    # The contact, its identity and the conversation in one flush (the caller needs the id).
+    session.flush()
     if _OPEN in session.info:
         session.info[_OPEN][(channel, external_id)] = conversation
+        session.info[_NEW].discard((channel, external_id))
     return conversation
 
 
 _OPEN = "open_conversations"
 
 
+_NEW = "new_identities"
+
+
 def prefetch_open_conversations(session: Session, senders: list[tuple[Channel, str]]) -> None:
     """Find the open conversations of several residents in one query, for `open_conversation`
-    to use during this session (a worker answering a batch of deliveries)."""
+    to use during this session (a worker answering a batch of deliveries); a resident never
+    seen on that channel needs no further query to be told apart."""
     wanted = {(channel, _identity(channel, sender_id)[1]) for channel, sender_id in senders}
     found: dict[tuple[Channel, str], Conversation | None] = dict.fromkeys(wanted)
+    seen: set[tuple[Channel, str]] = set()
     if wanted:
-        for channel, external_id, conversation in session.execute(_open_conversations(wanted)):
+        open_ones = (
+            select(Conversation).where(Conversation.state != ConversationState.CLOSED).subquery()
+        )
+        conversation = aliased(Conversation, open_ones)
+        rows = session.execute(
+            select(ContactIdentity.channel, ContactIdentity.external_id, conversation)
+            .outerjoin(
+                conversation,
+                (conversation.contact_id == ContactIdentity.contact_id)
+                & (conversation.channel == ContactIdentity.channel),
+            )
+            .where(tuple_(ContactIdentity.channel, ContactIdentity.external_id).in_(list(wanted)))
+            .order_by(conversation.id.desc())
+        )
+        for channel, external_id, open_conversation in rows:
+            seen.add((channel, external_id))
             if found.get((channel, external_id)) is None:  # the newest one, as one by one
-                found[(channel, external_id)] = conversation
+                found[(channel, external_id)] = open_conversation
     session.info.setdefault(_OPEN, {}).update(found)
+    session.info.setdefault(_NEW, set()).update(wanted - seen)
 
 
 def _identity(channel: Channel, sender_id: str) -> tuple[str | None, str]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -93,35 +93,31 @@ def register(
     _check_open(programme, local_date(now))
     clean = _validated(session, data, today=local_date(now))
 
-    existing = _registration_by_cccd(session, programme.id, clean["cccd"])
-    if existing is not None:
-        raise _duplicate(session, programme, existing)
-
+    # One query: the CCCD already registered (refused), the same phone or a household member
+    # registered elsewhere (flagged for the verifiers).
     member_ids = [m.cccd for m in clean["members"] if m.cccd]
-    duplicate_phone = (
-        session.scalar(
-            select(Registration.id)
-            .where(
-                Registration.programme_id == programme.id,
-                Registration.phone_e164 == clean["phone"],
-            )
-            .limit(1)
-        )
-        is not None
-    )
     household_ids = [*member_ids, clean["cccd"]]
-    duplicate_household = (
-        session.scalar(
-            select(Registration.id)
-            .outerjoin(HouseholdMember)
-            .where(
-                Registration.programme_id == programme.id,
-                or_(Registration.cccd.in_(member_ids), HouseholdMember.cccd.in_(household_ids)),
-            )
-            .limit(1)
-        )
-        is not None
+    same_cccd = (
+        select(Registration.id)
+        .where(Registration.programme_id == programme.id, Registration.cccd == clean["cccd"])
+        .scalar_subquery()
     )
+    same_phone = exists().where(
+        Registration.programme_id == programme.id, Registration.phone_e164 == clean["phone"]
+    )
+    same_household = exists(
+        select(Registration.id)
+        .outerjoin(HouseholdMember)
+        .where(
+            Registration.programme_id == programme.id,
+            or_(Registration.cccd.in_(member_ids), HouseholdMember.cccd.in_(household_ids)),
+        )
+    )
+    existing_id, duplicate_phone, duplicate_household = session.execute(
+        select(same_cccd, same_phone, same_household)
+    ).one()
+    if existing_id is not None:
+        raise _duplicate(session, programme, session.get(Registration, existing_id))
 
     # The case and the registration are written together under one savepoint: when another
     # registration with this CCCD wins a race (the unique constraint is the last word), both

@@ -7,15 +7,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 
 from intake.channels.processing import Processor
 from intake.config import Settings
 from intake.db import unit_of_work
-from intake.models import Channel, DeliveryStatus, InboundDelivery, Registration
+from intake.models import (
+    Channel,
+    Contact,
+    ContactIdentity,
+    DeliveryStatus,
+    InboundDelivery,
+    Registration,
+)
 from intake.runtime import Runtime
 from intake.seed import seed_demo
 from intake.services import inbox
+from intake.services.contacts import contact_for_identity
 from tests.conftest import NOW
 from tests.fakes import FakeProviders
 
@@ -173,3 +181,25 @@ def test_a_batch_that_breaks_writes_nothing_and_only_the_breaking_delivery_count
         with runtime.engine.begin() as conn:
             conn.execute(text("DROP TRIGGER refuse_boom ON messages"))
             conn.execute(text("DROP FUNCTION refuse_boom()"))
+
+
+def test_a_caller_who_texts_in_a_batch_stays_one_resident(
+    runtime: Runtime, processor: Processor
+) -> None:
+    with unit_of_work(runtime.sessions) as session:
+        caller = contact_for_identity(session, Channel.VOICE, ANNA, NOW)
+        caller_id = caller.id
+    ids = [deliver(runtime, ANNA, "xin chào", "SM1"), deliver(runtime, BINH, "xin chào", "SM2")]
+
+    processor.process_many(ids)
+
+    with unit_of_work(runtime.sessions) as session:
+        owners = dict(
+            session.execute(
+                select(ContactIdentity.external_id, ContactIdentity.contact_id).where(
+                    ContactIdentity.channel == Channel.SMS
+                )
+            ).all()
+        )
+        assert owners[ANNA] == caller_id and owners[BINH] != caller_id
+        assert session.scalar(select(func.count()).select_from(Contact)) == 2
