@@ -39,6 +39,8 @@ from intake.services.conversations import (
 log = logging.getLogger(__name__)
 
 _RECORDINGS = "recordings_to_transcribe"
+# How many waiting deliveries beyond its own a batch takes along (see `process_many`).
+TAKE_ALONG = 40
 
 
 class Processor:
@@ -57,6 +59,7 @@ class Processor:
             dict(senders) if senders is not None else configured_senders(runtime.settings)
         )
         self.clock = clock
+        self.take_along = TAKE_ALONG
 
     def process(self, delivery_id: int) -> list[int]:
         """Answer this delivery (and any earlier one of the same resident still waiting).
@@ -99,7 +102,9 @@ class Processor:
         return queued, failed
 
     def process_many(self, delivery_ids: list[int]) -> tuple[list[int], list[int]]:
-        """Answer several residents' deliveries in one transaction (a batch the relay announced).
+        """Answer several residents' deliveries in one transaction (a batch the relay announced,
+        with up to `take_along` other deliveries that are waiting: under load, whatever has
+        piled up is answered in one go).
 
         Claiming the residents, reading their deliveries and their conversations take one
         query each for the whole batch, and their messages, replies and outbox rows are written
@@ -110,8 +115,8 @@ class Processor:
         if not delivery_ids:
             return [], []
         with unit_of_work(self.runtime.sessions) as session:
-            senders, busy = inbox.claim_senders(session, delivery_ids)
-            deliveries = inbox.pending_for_senders(session, senders, max(delivery_ids))
+            claim = inbox.claim_senders(session, delivery_ids, more=self.take_along)
+            deliveries = inbox.pending_for_senders(session, claim.senders, claim.up_to_id)
             prefetch_open_conversations(
                 session,
                 [(d.channel, d.sender_id) for d in deliveries if d.channel != Channel.VOICE],
@@ -123,7 +128,7 @@ class Processor:
             recordings = [case.id for case in session.info.get(_RECORDINGS, ())]
         for case_id in recordings:
             self.transcribe(case_id)
-        return queued, busy
+        return queued, claim.busy
 
     def _answer(self, session: Session, delivery: InboundDelivery, now: datetime) -> None:
         if delivery.channel == Channel.VOICE:

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from intake.models import Channel, DeliveryStatus, InboundDelivery
 
@@ -150,30 +151,52 @@ def claim_sender(session: Session, delivery_id: int) -> tuple[Channel, str] | No
     return (row[0], row[1]) if row is not None else None
 
 
-def claim_senders(
-    session: Session, delivery_ids: list[int]
-) -> tuple[list[tuple[Channel, str]], list[int]]:
-    """The residents whose messages among these still wait, locked for this transaction in one
-    statement; and the ids left out because another worker holds their resident (the caller
-    answers those one by one, waiting for that worker).
+@dataclass
+class Claim:
+    """What `claim_senders` took: the residents locked, the highest delivery id to answer for
+    them, and the given ids left out because another worker holds their resident."""
 
-    The locks are only tried, never waited for: two workers claiming overlapping residents in
-    different orders cannot deadlock."""
+    senders: list[tuple[Channel, str]]
+    up_to_id: int
+    busy: list[int]
+
+
+def claim_senders(session: Session, delivery_ids: list[int], *, more: int = 0) -> Claim:
+    """Lock, in one statement, the residents whose messages among these still wait, and those
+    of up to `more` other waiting deliveries (oldest first): a busy worker answers whatever is
+    waiting in one batch, and the tasks announcing those find nothing left to do.
+
+    The locks are only tried, never waited for, so two workers claiming overlapping residents in
+    different orders cannot deadlock. A resident another worker holds is left to it, except
+    for the given ids: those come back in `busy`, for the caller to answer one by one (waiting
+    for that worker)."""
     if not delivery_ids:
-        return [], []
+        return Claim([], 0, [])
     table = InboundDelivery.__table__
     assert isinstance(table, Table)
-    waiting = table.c.id.in_(delivery_ids), table.c.status == DeliveryStatus.PENDING
+    pending = table.c.status == DeliveryStatus.PENDING
     if session.get_bind().dialect.name != "postgresql":
         # SQLite: the write lock taken at BEGIN already serialises every writer.
         rows = session.execute(
-            select(table.c.channel, table.c.sender_id).where(*waiting).distinct()
+            select(table.c.channel, table.c.sender_id)
+            .where(table.c.id.in_(delivery_ids), pending)
+            .distinct()
         ).all()
-        return [(Channel(r[0]), r[1]) for r in rows], []
+        return Claim([(Channel(r[0]), r[1]) for r in rows], max(delivery_ids), [])
+    wanted: ColumnElement[bool] = table.c.id.in_(delivery_ids)
+    if more > 0:
+        oldest = (
+            select(table.c.id)
+            .where(pending)
+            .order_by(table.c.queued_at, table.c.id)
+            .limit(more)
+            .scalar_subquery()
+        )
+        wanted = wanted | table.c.id.in_(oldest)
     # Grouped first, so that the lock is tried once per resident.
     grouped = (
         select(table.c.channel, table.c.sender_id, func.array_agg(table.c.id).label("ids"))
-        .where(*waiting)
+        .where(pending, wanted)
         .group_by(table.c.channel, table.c.sender_id)
         .subquery()
     )
@@ -185,9 +208,13 @@ def claim_senders(
             func.pg_try_advisory_xact_lock(_sender_key(grouped.c)),
         )
     ).all()
-    claimed = [(Channel(r[0]), r[1]) for r in rows if r[3]]
-    busy = sorted(i for r in rows if not r[3] for i in r[2])
-    return claimed, busy
+    given = set(delivery_ids)
+    claimed = [r for r in rows if r[3]]
+    return Claim(
+        senders=[(Channel(r[0]), r[1]) for r in claimed],
+        up_to_id=max((i for r in claimed for i in r[2]), default=0),
+        busy=sorted(i for r in rows if not r[3] for i in r[2] if i in given),
+    )
 
 
 def pending_for_senders(

@@ -120,6 +120,23 @@ def test_one_batch_answers_every_resident_once_and_each_in_order(
         assert list(session.scalars(select(Registration.full_name))) == ["Nguyễn Văn An"]
 
 
+def test_a_batch_takes_along_what_is_waiting_and_their_own_tasks_find_nothing_left(
+    runtime: Runtime, processor: Processor, providers: FakeProviders
+) -> None:
+    ids = [deliver(runtime, f"+8493100000{n}", "xin chào", f"SM{n}") for n in range(5)]
+    processor.take_along = 3
+
+    queued, busy = processor.process_many([ids[4]])  # the relay announced the newest alone
+    processor.send(queued)
+
+    answered = {i for i, (status, _) in statuses(runtime).items() if status == DeliveryStatus.DONE}
+    assert answered == {ids[0], ids[1], ids[2], ids[4]} and busy == []  # the 3 oldest came along
+    processor.take_along = 0
+    assert processor.process_many([ids[0]]) == ([], [])  # its own task: nothing left to do
+    processor.send(processor.process_many([ids[3]])[0])
+    assert sorted(len(providers.to("sms", f"+8493100000{n}")) for n in range(5)) == [1] * 5
+
+
 def test_a_resident_another_worker_holds_is_left_to_wait_for_it(
     runtime: Runtime, processor: Processor, providers: FakeProviders
 ) -> None:
