@@ -39,6 +39,18 @@ class MaskingStream:
         self._target.flush()
 
 
+# Libraries whose INFO records are debugging detail: Alembic announces its context on every
+# connection check, and the twilio client writes about ten lines per message sent (request
+# line, headers, response headers), which cost a worker more than the send itself.
+QUIET_LOGGERS = ("alembic", "twilio.http_client")
+
+
+def quiet_libraries() -> None:
+    """Keep only the warnings of `QUIET_LOGGERS`."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -46,5 +58,4 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Alembic announces its context on every connection check; keep its warnings only.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    quiet_libraries()

@@ -15,7 +15,7 @@ from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger
 
 from intake.config import Settings, load_settings
-from intake.pii import PiiMaskingFilter
+from intake.pii import PiiMaskingFilter, quiet_libraries
 
 SLA_SWEEP_SECONDS = 60.0
 OUTBOX_SECONDS = 30.0
@@ -110,6 +110,7 @@ def _mask_personal_data(logger: Any, *args: Any, **kwargs: Any) -> None:
     """Worker logs carry task arguments (phone numbers, CCCDs): mask them like every log."""
     for handler in logger.handlers:
         handler.addFilter(PiiMaskingFilter())
+    quiet_libraries()
 
 
 after_setup_logger.connect(_mask_personal_data, weak=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -41,6 +42,15 @@ log = logging.getLogger(__name__)
 _RECORDINGS = "recordings_to_transcribe"
 # How many waiting deliveries beyond its own a batch takes along (see `process_many`).
 TAKE_ALONG = 40
+
+
+@dataclass
+class BatchResult:
+    """What answering a batch left to do."""
+
+    queued: list[int] = field(default_factory=list)  # outbox ids to send now
+    failed: list[int] = field(default_factory=list)  # deliveries to retry with back-off
+    busy: list[int] = field(default_factory=list)  # deliveries whose resident another worker holds
 
 
 class Processor:
@@ -79,27 +89,26 @@ class Processor:
             self.transcribe(case_id)
         return queued
 
-    def process_batch(self, delivery_ids: list[int]) -> tuple[list[int], list[int]]:
-        """Answer a batch (`process_many`); if the batch fails as a whole, nothing of it is
+    def process_batch(self, delivery_ids: list[int]) -> BatchResult:
+        """Answer a batch (`process_many`). If the batch fails as a whole, nothing of it is
         written and each delivery is answered on its own, so only the one that fails again
-        counts a failed attempt (`fail`). Returns the outbox ids queued and the delivery ids
-        that failed, for a retry."""
+        counts a failed attempt (`fail`)."""
         try:
-            queued, one_by_one = self.process_many(delivery_ids)
+            queued, busy = self.process_many(delivery_ids)
+            return BatchResult(queued=queued, busy=busy)
         except Exception:
             log.warning(
                 "a batch of %d deliveries failed; answering them one by one", len(delivery_ids)
             )
-            queued, one_by_one = [], list(delivery_ids)
-        failed: list[int] = []
-        for delivery_id in one_by_one:
+        result = BatchResult()
+        for delivery_id in delivery_ids:
             try:
-                queued.extend(self.process(delivery_id))
+                result.queued.extend(self.process(delivery_id))
             except Exception as exc:
                 log.exception("delivery %s: processing failed", delivery_id)
                 self.fail(delivery_id, f"{type(exc).__name__}: {exc}")
-                failed.append(delivery_id)
-        return queued, failed
+                result.failed.append(delivery_id)
+        return result
 
     def process_many(self, delivery_ids: list[int]) -> tuple[list[int], list[int]]:
         """Answer several residents' deliveries in one transaction (a batch the relay announced,

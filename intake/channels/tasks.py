@@ -19,6 +19,10 @@ from intake.worker import celery_app
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (2, 10, 30, 60)
+# A batch's deliveries whose resident another worker holds are announced again after
+# BUSY_DELAY seconds, up to BUSY_TRIES times.
+BUSY_DELAY = 0.5
+BUSY_TRIES = 10
 
 
 # Nobody waits for these tasks' results: with ignore_result, queueing one never touches the
@@ -53,9 +57,11 @@ def process_inbound_task(self: Task, delivery_id: int) -> int:
 
 
 @celery_app.task(name="channels.process_inbound_batch", acks_late=True, ignore_result=True)
-def process_inbound_batch_task(delivery_ids: list[int]) -> int:
+def process_inbound_batch_task(delivery_ids: list[int], waited: int = 0) -> int:
     """Several deliveries the relay announced together, answered in one transaction; a failing
-    one is retried on its own."""
+    one is retried on its own. Deliveries whose resident another worker holds (it may have
+    taken them along) are announced again shortly, instead of this worker waiting for it;
+    after `BUSY_TRIES` such rounds a task that waits for the lock takes them."""
     try:
         processor = get_processor(get_runtime())
     except Exception:
@@ -65,11 +71,16 @@ def process_inbound_batch_task(delivery_ids: list[int]) -> int:
         for delivery_id in delivery_ids:
             process_inbound_task.apply_async((delivery_id,), countdown=RETRY_DELAYS[0])
         return 0
-    queued, failed = processor.process_batch(delivery_ids)
-    for delivery_id in failed:
+    result = processor.process_batch(delivery_ids)
+    for delivery_id in result.failed:
         process_inbound_task.apply_async((delivery_id,), countdown=RETRY_DELAYS[0])
-    processor.send(queued)
-    return len(queued)
+    if result.busy and waited + 1 < BUSY_TRIES:
+        process_inbound_batch_task.apply_async((result.busy, waited + 1), countdown=BUSY_DELAY)
+    else:
+        for delivery_id in result.busy:
+            process_inbound_task.delay(delivery_id)
+    processor.send(result.queued)
+    return len(result.queued)
 
 
 def publish_batch(delivery_ids: list[int]) -> None:

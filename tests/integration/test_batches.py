@@ -185,10 +185,10 @@ def test_a_batch_that_breaks_writes_nothing_and_only_the_breaking_delivery_count
         assert all(status == (DeliveryStatus.PENDING, 0) for status in statuses(runtime).values())
         assert providers.sent == []
 
-        queued, failed = processor.process_batch(ids)
-        processor.send(queued)
+        result = processor.process_batch(ids)
+        processor.send(result.queued)
 
-        assert failed == [ids[1]]
+        assert result.failed == [ids[1]] and result.busy == []
         assert len(providers.to("sms", ANNA)) == 1 and len(providers.to("sms", CUC)) == 1
         assert providers.to("sms", BINH) == []
         after = statuses(runtime)
