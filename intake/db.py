@@ -14,12 +14,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(
-    url: str, *, echo: bool = False, pool_size: int = 10, pre_ping: bool = True
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    pre_ping: bool = True,
+    isolation_level: str | None = None,
 ) -> Engine:
     """Create an engine with the settings each backend needs to be safe under concurrency.
 
     `pre_ping` checks each pooled connection before use (a round trip); an engine without it
-    must retry a statement that fails on a connection the server dropped."""
+    must retry a statement that fails on a connection the server dropped. `isolation_level`
+    is set once per connection (as an execution option it would be set and reset at every
+    checkout)."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if parsed.get_backend_name() == "sqlite":
@@ -29,6 +36,8 @@ def make_engine(
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping)
+        if isolation_level is not None:
+            kwargs["isolation_level"] = isolation_level
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -39,8 +39,11 @@ class Runtime:
         acknowledgement costs one round trip. The webhooks retry a statement that met a
         connection the server had dropped."""
         return make_engine(
-            self.settings.effective_database_url, echo=self.settings.sql_echo, pre_ping=False
-        ).execution_options(isolation_level="AUTOCOMMIT")
+            self.settings.effective_database_url,
+            echo=self.settings.sql_echo,
+            pre_ping=False,
+            isolation_level="AUTOCOMMIT",
+        )
 
     def close(self) -> None:
         if "ingest_engine" in self.__dict__:

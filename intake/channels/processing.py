@@ -7,6 +7,7 @@ halfway leaves the delivery pending, and whichever worker takes it next answers 
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -268,6 +269,10 @@ def get_processor(runtime: Runtime) -> Processor:
     with _lock:
         if _processor is None or _processor.runtime is not runtime:
             _processor = Processor(runtime)
+            # The bot's model and the ORM's metadata live as long as the process: keep them out
+            # of the garbage collector's full passes, which would otherwise walk them again and
+            # again while the worker answers messages.
+            gc.freeze()
         return _processor
 
 
