@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 # A worker answers a batch in one transaction: up to BATCH ids that arrive within LINGER_SECONDS
 # of the first go out as one task (a quiet line waits at most that long; a busy one is answered
 # several residents at a time).
-BATCH = 20
-LINGER_SECONDS = 0.05
+BATCH = 30
+LINGER_SECONDS = 0.1
 
 
 def listen_dsn(database_url: str) -> str:
