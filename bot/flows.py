@@ -281,7 +281,10 @@ def parse_household(text: str) -> list[str]:
 
 def current_programme(session: Session, now: datetime) -> Programme | None:
     today = local_date(now)
-    for programme in session.scalars(select(Programme).where(Programme.active.is_(True))):
+    # Programmes are set up by admins, never written with a registration: no flush first.
+    with session.no_autoflush:
+        programmes = list(session.scalars(select(Programme).where(Programme.active.is_(True))))
+    for programme in programmes:
         if (programme.opens_on is None or programme.opens_on <= today) and (
             programme.closes_on is None or today <= programme.closes_on
         ):

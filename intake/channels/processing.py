@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 _RECORDINGS = "recordings_to_transcribe"
 # How many waiting deliveries beyond its own a batch takes along (see `process_many`).
-TAKE_ALONG = 40
+TAKE_ALONG = 60
 
 
 @dataclass

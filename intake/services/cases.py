@@ -618,12 +618,15 @@ def find_ward(session: Session, code_or_name: str | None) -> Ward | None:
         if folded.startswith(prefix):
             candidates.append(folded.removeprefix(prefix))
     by_code = Ward.code == code_or_name
-    ward = session.scalars(
-        select(Ward)
-        .where(or_(by_code, Ward.name_folded.in_(candidates)))
-        .order_by(sql_case((by_code, 0), else_=1), Ward.id)
-        .limit(1)
-    ).first()
+    # Wards are reference data, never written with a case: the query need not flush first
+    # (a worker's batch keeps its other residents' rows for one write).
+    with session.no_autoflush:
+        ward = session.scalars(
+            select(Ward)
+            .where(or_(by_code, Ward.name_folded.in_(candidates)))
+            .order_by(sql_case((by_code, 0), else_=1), Ward.id)
+            .limit(1)
+        ).first()
     if ward is None:
         raise InvalidInput({"ward": msg.ERR_WARD_UNKNOWN.format(ward=code_or_name)})
     return ward
