@@ -119,9 +119,9 @@ class Processor:
         Claiming the residents, reading their deliveries and their conversations take one
         query each for the whole batch, and their messages, replies and outbox rows are written
         together at the end, instead of a transaction per delivery. Returns the outbox ids
-        queued, and the delivery ids whose resident another worker holds: the caller answers
-        those with `process`, which waits for that worker. If anything fails, nothing of the
-        batch is written."""
+        queued, and the given delivery ids whose resident another worker holds (the task
+        announces those again shortly; `process` would wait for that worker). If anything
+        fails, nothing of the batch is written."""
         if not delivery_ids:
             return [], []
         with unit_of_work(self.runtime.sessions) as session:

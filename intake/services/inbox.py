@@ -163,8 +163,9 @@ class Claim:
 
 def claim_senders(session: Session, delivery_ids: list[int], *, more: int = 0) -> Claim:
     """Lock, in one statement, the residents whose messages among these still wait, and those
-    of up to `more` other waiting deliveries (oldest first): a busy worker answers whatever is
-    waiting in one batch, and the tasks announcing those find nothing left to do.
+    of up to `more` other waiting deliveries (oldest first, none that failed before): a busy
+    worker answers whatever is waiting in one batch, and the tasks announcing those find nothing
+    left to do.
 
     The locks are only tried, never waited for, so two workers claiming overlapping residents in
     different orders cannot deadlock. A resident another worker holds is left to it, except
@@ -185,9 +186,11 @@ def claim_senders(session: Session, delivery_ids: list[int], *, more: int = 0) -
         return Claim([(Channel(r[0]), r[1]) for r in rows], max(delivery_ids), [])
     wanted: ColumnElement[bool] = table.c.id.in_(delivery_ids)
     if more > 0:
+        # Never a delivery that already failed: it waits for its own retry, alone, so that a
+        # message that breaks every batch it is in cannot slow the others down.
         oldest = (
             select(table.c.id)
-            .where(pending)
+            .where(pending, table.c.attempts == 0)
             .order_by(table.c.queued_at, table.c.id)
             .limit(more)
             .scalar_subquery()

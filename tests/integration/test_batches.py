@@ -194,6 +194,12 @@ def test_a_batch_that_breaks_writes_nothing_and_only_the_breaking_delivery_count
         after = statuses(runtime)
         assert after[ids[0]] == after[ids[2]] == (DeliveryStatus.DONE, 1)
         assert after[ids[1]] == (DeliveryStatus.PENDING, 1)  # retried later, not lost
+
+        # The next batch does not take the broken one along: it is not held up by it.
+        later = deliver(runtime, CUC, "xin chào", "SM4")
+        processor.send(processor.process_many([later])[0])
+        assert len(providers.to("sms", CUC)) == 2
+        assert statuses(runtime)[ids[1]] == (DeliveryStatus.PENDING, 1)
     finally:
         with runtime.engine.begin() as conn:
             conn.execute(text("DROP TRIGGER refuse_boom ON messages"))
