@@ -92,9 +92,9 @@ def open_conversation(
     return conversation
 
 
+# What `prefetch_open_conversations` found, kept in the session for `open_conversation`: the
+# open conversation of each identity looked up (None: none open), and the identities never seen.
 _OPEN = "open_conversations"
-
-
 _NEW = "new_identities"
 
 

@@ -168,9 +168,8 @@ def claim_senders(session: Session, delivery_ids: list[int], *, more: int = 0) -
     left to do.
 
     The locks are only tried, never waited for, so two workers claiming overlapping residents in
-    different orders cannot deadlock. A resident another worker holds is left to it, except
-    for the given ids: those come back in `busy`, for the caller to answer one by one (waiting
-    for that worker)."""
+    different orders cannot deadlock. A resident another worker holds is left to it; the given
+    ids among its deliveries come back in `busy`, for the caller to announce again later."""
     if not delivery_ids:
         return Claim([], 0, [])
     table = InboundDelivery.__table__
